@@ -1,0 +1,200 @@
+#include "ctdl/autograd/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ctdl/autograd/grad_mode.h"
+#include "ctdl/autograd/node.h"
+#include "ctdl/tensor/ops.h"
+
+namespace ctdl::autograd {
+namespace {
+
+// Sums `grad` over the dims that broadcasting added or stretched, to get `shape` back.
+Tensor sum_to_shape(const Tensor& grad, const Dims& shape) {
+  if (grad.shape() == shape) return grad;
+  int lead = grad.dim() - shape.size();
+  Dims dims;
+  for (int i = 0; i < grad.dim(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && grad.shape()[i] != 1)) dims.push_back(i);
+  Tensor summed = dims.empty() ? grad : sum(grad, dims, true);
+  return summed.reshape(shape);
+}
+
+// Nodes reachable from the roots, each listed before every node it sends gradients to.
+std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
+  std::vector<Node*> postorder;
+  std::unordered_set<Node*> visited;
+  std::vector<std::pair<Node*, size_t>> stack;  // node, next edge to visit
+  for (Node* root : roots) {
+    if (!visited.insert(root).second) continue;
+    stack.push_back({root, 0});
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->next_edges.size()) {
+        Node* child = node->next_edges[next++].node.get();
+        if (child && visited.insert(child).second) stack.push_back({child, 0});
+      } else {
+        postorder.push_back(node);
+        stack.pop_back();
+      }
+    }
+  }
+  std::reverse(postorder.begin(), postorder.end());
+  return postorder;
+}
+
+struct Target {
+  Node* node;
+  uint32_t input_nr;
+};
+
+// Runs the backward pass from the roots. With `targets`, nothing is accumulated into .grad:
+// the gradients arriving at the targets are returned instead and only the nodes on a path
+// to a target run.
+TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
+                        const std::vector<Target>& targets, bool retain_graph, bool create_graph) {
+  std::vector<Node*> root_nodes;
+  for (const Edge& e : roots) root_nodes.push_back(e.node.get());
+  std::vector<Node*> order = topological_order(root_nodes);
+
+  const bool capture = !targets.empty();
+  std::unordered_set<Node*> needed;
+  if (capture) {
+    std::unordered_set<Node*> target_nodes;
+    for (const Target& t : targets) target_nodes.insert(t.node);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      Node* n = *it;
+      bool need = target_nodes.count(n) > 0;
+      for (const Edge& e : n->next_edges) need = need || (e.node && needed.count(e.node.get()));
+      if (need) needed.insert(n);
+    }
+  }
+
+  std::unordered_map<Node*, TensorList> buffers;
+  auto accumulate = [&](Node* node, uint32_t slot, Tensor g) {
+    TensorList& buffer = buffers[node];
+    if (buffer.empty()) buffer.resize(node->num_outputs());
+    Tensor& current = buffer[slot];
+    current = current.defined() ? current + g : std::move(g);
+  };
+  for (size_t i = 0; i < roots.size(); ++i)
+    accumulate(roots[i].node.get(), roots[i].input_nr, std::move(root_grads[i]));
+
+  TensorList captured(targets.size());
+  GradModeGuard mode(create_graph);
+  for (Node* node : order) {
+    if (capture && !needed.count(node)) continue;
+    auto found = buffers.find(node);
+    if (found == buffers.end()) continue;  // no gradient reached this node
+    TensorList grads = std::move(found->second);
+    buffers.erase(found);
+
+    for (auto& [slot, hook] : node->pre_hooks) {
+      if (!grads[slot].defined()) continue;
+      Tensor replaced = hook(grads[slot]);
+      if (replaced.defined()) grads[slot] = replaced;
+    }
+    if (capture) {
+      for (size_t i = 0; i < targets.size(); ++i)
+        if (targets[i].node == node) captured[i] = grads[targets[i].input_nr];
+      // Run the node only if some target lies beyond it (never AccumulateGrad: grad()
+      // leaves .grad() alone).
+      bool feeds_target = false;
+      for (const Edge& e : node->next_edges) feeds_target = feeds_target || (e.node && needed.count(e.node.get()));
+      if (!feeds_target) continue;
+    }
+
+    TensorList input_grads = node->apply(std::move(grads));
+    if (!retain_graph) node->release_saved();
+    for (size_t i = 0; i < input_grads.size() && i < node->next_edges.size(); ++i) {
+      const Edge& edge = node->next_edges[i];
+      Tensor& g = input_grads[i];
+      if (!edge.valid() || !g.defined()) continue;
+      const InputMeta& meta = node->input_meta[i];
+      g = sum_to_shape(g, meta.shape);
+      if (g.dtype() != meta.dtype) g = g.to(meta.dtype);
+      CTDL_CHECK(g.device() == meta.device, node->name(), ": backward produced a gradient on ",
+                 g.device(), " for an input on ", meta.device);
+      accumulate(edge.node.get(), edge.input_nr, std::move(g));
+    }
+  }
+  return captured;
+}
+
+// The gradient of each output: the given one (checked), or 1 for a one-element output.
+TensorList seed_gradients(const TensorList& outputs, const TensorList& grad_outputs,
+                          const char* op) {
+  CTDL_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), op, ": got ",
+             grad_outputs.size(), " gradients for ", outputs.size(), " outputs");
+  TensorList seeds;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      CTDL_CHECK(out.numel() == 1, op,
+                 ": a gradient can be implied only for a one-element output, but output ", i,
+                 " has shape ", out.shape(), "; pass its gradient explicitly");
+      g = ones_like(out);
+    } else {
+      CTDL_CHECK(g.shape() == out.shape(), op, ": gradient ", i, " has shape ", g.shape(),
+                 " but the output has shape ", out.shape());
+      CTDL_CHECK(g.device() == out.device(), op, ": gradient ", i, " is on ", g.device(),
+                 " but the output is on ", out.device());
+    }
+    seeds.push_back(g);
+  }
+  return seeds;
+}
+
+std::vector<Edge> root_edges(const TensorList& outputs, const char* op) {
+  std::vector<Edge> roots;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    CTDL_CHECK(outputs[i].defined(), op, ": output ", i, " is an undefined tensor");
+    Edge e = gradient_edge(outputs[i]);
+    CTDL_CHECK(e.valid(), op, ": output ", i, " (shape ", outputs[i].shape(),
+               ") does not require grad and has no grad_fn");
+    roots.push_back(e);
+  }
+  return roots;
+}
+
+}  // namespace
+
+void backward(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph,
+              bool create_graph) {
+  std::vector<Edge> roots = root_edges(outputs, "backward");
+  TensorList seeds = seed_gradients(outputs, grad_outputs, "backward");
+  run_backward(roots, std::move(seeds), {}, retain_graph || create_graph, create_graph);
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs,
+                const TensorList& grad_outputs, GradOptions options) {
+  std::vector<Edge> roots = root_edges(outputs, "grad");
+  TensorList seeds = seed_gradients(outputs, grad_outputs, "grad");
+  std::vector<Target> targets;
+  std::vector<Edge> target_edges;  // keeps leaf accumulators alive during the pass
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Edge e = gradient_edge(inputs[i]);
+    CTDL_CHECK(e.valid(), "grad: input ", i, " (shape ", inputs[i].shape(),
+               ") does not require grad");
+    targets.push_back({e.node.get(), e.input_nr});
+    target_edges.push_back(std::move(e));
+  }
+  bool retain = options.retain_graph.value_or(options.create_graph);
+  TensorList result = run_backward(roots, std::move(seeds), targets, retain, options.create_graph);
+  for (size_t i = 0; i < result.size(); ++i) {
+    CTDL_CHECK(result[i].defined() || options.allow_unused, "grad: input ", i, " (shape ",
+               inputs[i].shape(),
+               ") was not used to compute the outputs; pass allow_unused=true to get an "
+               "undefined gradient for it");
+    if (result[i].defined()) {
+      if (result[i].dtype() != inputs[i].dtype()) result[i] = result[i].to(inputs[i].dtype());
+      if (!options.create_graph) result[i] = result[i].detach();
+    }
+  }
+  return result;
+}
+
+}  // namespace ctdl::autograd

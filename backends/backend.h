@@ -1,0 +1,126 @@
+// The backend interface: memory and kernels, nothing else.
+//
+// A backend is a small table of functions (ggml's design): allocate and free device memory,
+// move bytes to and from the host, and run one kernel per kind of op. Kernels see plain
+// descriptors (KernelTensor: pointer, dtype, shape, strides), never a Tensor, so a backend
+// knows nothing about autograd. tensor/dispatch.cpp prepares the descriptors (broadcasting,
+// output allocation, dtype promotion) and calls the backend of the tensors' device.
+//
+// Adding a backend: subclass Backend, fill in every method, and register it in
+// backends/registry.cpp behind its build option. backends/README.md says more.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ctdl/tensor/device.h"
+#include "ctdl/tensor/dtype.h"
+#include "ctdl/tensor/shape.h"
+
+namespace ctdl {
+
+// A strided view of device memory as a kernel sees it. `data` already includes the offset;
+// strides are in elements and may be 0 (broadcast) but never negative.
+struct KernelTensor {
+  void* data = nullptr;
+  DType dtype = DType::Float32;
+  Dims shape;
+  Dims strides;
+
+  int64_t numel() const { return ctdl::numel(shape); }
+  bool is_contiguous() const { return strides == contiguous_strides(shape) || numel() <= 1; }
+  template <class T>
+  T* ptr() const { return static_cast<T*>(data); }
+};
+
+enum class UnaryOp : uint8_t {
+  Neg, Abs, Sign, Exp, Log, Log1p, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Softplus,
+  Pow,       // x^p, p = params.a
+  Clamp,     // min(max(x, a), b); NaN bounds mean "no bound"
+  IsNan, IsInf, IsFinite, LogicalNot,  // bool results
+};
+
+enum class BinaryOp : uint8_t {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,  // bool results
+};
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min };
+enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
+enum class RandomKind : uint8_t { Uniform, Normal, Integer };
+
+struct UnaryParams {
+  double a = 0, b = 0;
+};
+
+// Geometry of a 2-D sliding window (im2col), zero padding included.
+struct WindowGeometry {
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t out_h(int64_t h) const { return (h + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int64_t out_w(int64_t w) const { return (w + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // Memory. Pointers from allocate() are aligned to 64 bytes.
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void synchronize() {}
+
+  // out = in, elementwise over out's shape, converting dtypes (shapes are equal).
+  virtual void copy(const KernelTensor& out, const KernelTensor& in) = 0;
+  virtual void fill(const KernelTensor& out, double value) = 0;
+  // `in` has out's shape (broadcast strides allowed) and, except for the bool-valued ops,
+  // out's dtype.
+  virtual void unary(UnaryOp op, const KernelTensor& out, const KernelTensor& in,
+                     const UnaryParams& params) = 0;
+  // a and b have out's shape (broadcast strides) and one common dtype; comparisons and
+  // logical ops write a bool `out`.
+  virtual void binary(BinaryOp op, const KernelTensor& out, const KernelTensor& a,
+                      const KernelTensor& b) = 0;
+  // out = cond ? a : b; cond is bool, a and b have out's dtype, all broadcast to out's shape.
+  virtual void where(const KernelTensor& out, const KernelTensor& cond, const KernelTensor& a,
+                     const KernelTensor& b) = 0;
+  // Reduces the last `reduced_dims` dims of `in`; out's shape is in's leading dims.
+  virtual void reduce(ReduceOp op, const KernelTensor& out, const KernelTensor& in,
+                      int reduced_dims) = 0;
+  // Index (int64) of the extreme value along in's last dim; out's shape is in's leading dims.
+  virtual void arg_reduce(ArgReduceOp op, const KernelTensor& out, const KernelTensor& in) = 0;
+  // out[..., M, N] = a[..., M, K] · b[..., K, N]; batch dims equal (broadcast by strides).
+  virtual void matmul(const KernelTensor& out, const KernelTensor& a, const KernelTensor& b) = 0;
+  // out = in.index_select(dim, index); index is 1-D int64, checked by the caller.
+  virtual void index_select(const KernelTensor& out, const KernelTensor& in, int dim,
+                            const KernelTensor& index) = 0;
+  // out.index_select(dim, index) += src (accumulating where indices repeat).
+  virtual void index_add(const KernelTensor& out, int dim, const KernelTensor& index,
+                         const KernelTensor& src) = 0;
+  // out[i][j][k] = in[i][index[i][j][k]][k] (for dim = 1); index has out's shape.
+  virtual void gather(const KernelTensor& out, const KernelTensor& in, int dim,
+                      const KernelTensor& index) = 0;
+  // out[i][index[i][j][k]][k] += src[i][j][k] (for dim = 1); index has src's shape.
+  virtual void scatter_add(const KernelTensor& out, int dim, const KernelTensor& index,
+                           const KernelTensor& src) = 0;
+  // im2col: in [N, C, H, W] -> out [N, C, kh, kw, OH, OW].
+  virtual void unfold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) = 0;
+  // col2im, the adjoint of unfold: out [N, C, H, W] += in [N, C, kh, kw, OH, OW].
+  virtual void fold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) = 0;
+  // Element i of `out` (contiguous) gets the i-th number of the Philox stream (seed, offset):
+  // Uniform in [a, b), Normal(mean a, std b), Integer in [a, b).
+  virtual void random(RandomKind kind, const KernelTensor& out, uint64_t seed, uint64_t offset,
+                      double a, double b) = 0;
+};
+
+// The backend registered for a device type; throws when none is (e.g. CUDA not built).
+Backend& backend_for(Device device);
+// Whether a device can be used in this build and on this machine.
+bool device_available(Device device);
+
+}  // namespace ctdl

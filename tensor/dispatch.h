@@ -1,0 +1,53 @@
+// The layer between ops and backends: checks arguments, allocates outputs, lines operands
+// up (broadcasting, dtype promotion, moving reduced dims last) and calls the kernel of the
+// tensors' device. Nothing here records autograd history: tensor/ops/*.cpp does that on
+// top.
+//
+//   Tensor c = dispatch::binary(BinaryOp::Add, a, b, "add");   // no graph recorded
+#pragma once
+
+#include "ctdl/backends/backend.h"
+#include "ctdl/tensor/random.h"
+#include "ctdl/tensor/tensor.h"
+
+namespace ctdl::dispatch {
+
+// A new contiguous tensor with uninitialized data.
+Tensor empty(const Dims& shape, DType dtype, Device device);
+// A tensor sharing `base`'s storage with other geometry (no checks, no autograd).
+Tensor alias(const Tensor& base, const Dims& shape, const Dims& strides, int64_t offset);
+KernelTensor kernel_arg(const Tensor& t);
+// `t` read as if broadcast to `shape`.
+KernelTensor kernel_arg(const Tensor& t, const Dims& shape);
+// The one device of all defined tensors; throws naming `op` when they differ.
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors);
+
+Tensor fill(const Dims& shape, double value, DType dtype, Device device);
+// `x` converted to `dtype` (x itself when it already has that type).
+Tensor cast(const Tensor& x, DType dtype);
+// A contiguous copy of `x`.
+Tensor copy(const Tensor& x);
+// dst = src (broadcast to dst's shape and converted to its dtype), in place.
+void copy_into(const Tensor& dst, const Tensor& src);
+Tensor to_device(const Tensor& x, Device device);
+
+// Output dtype: bool for IsNan/IsInf/IsFinite/LogicalNot; x's type for Neg, Abs, Sign,
+// Relu, Clamp; the floating type of x for the rest.
+Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params = {});
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
+Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+// `dims` are wrapped and sorted (empty = all).
+Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, const char* name);
+Tensor arg_reduce(ArgReduceOp op, const Tensor& x, int dim, bool keepdim, const char* name);
+// a [..., M, K] · b [..., K, N], both at least 2-D, batch dims broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor index_select(const Tensor& x, int dim, const Tensor& index);
+Tensor index_add_zeros(const Dims& shape, int dim, const Tensor& index, const Tensor& src);
+Tensor gather(const Tensor& x, int dim, const Tensor& index);
+Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src);
+Tensor unfold(const Tensor& x, const WindowGeometry& g);
+Tensor fold(const Tensor& cols, const Dims& input_shape, const WindowGeometry& g);
+Tensor random(RandomKind kind, const Dims& shape, DType dtype, Device device, double a, double b,
+              Generator* generator);
+
+}  // namespace ctdl::dispatch

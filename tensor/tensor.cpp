@@ -1,0 +1,169 @@
+#include "ctdl/tensor/tensor.h"
+
+#include "ctdl/autograd/engine.h"
+#include "ctdl/autograd/grad_mode.h"
+#include "ctdl/autograd/node.h"
+#include "ctdl/tensor/dispatch.h"
+#include "ctdl/tensor/ops.h"
+
+namespace ctdl {
+
+TensorImpl::~TensorImpl() { autograd::release_node(std::move(grad_fn)); }
+
+int64_t Tensor::size(int64_t dim) const {
+  return impl_->shape[wrap_dim(dim, this->dim(), "size")];
+}
+
+bool Tensor::is_contiguous() const {
+  const Dims& s = shape();
+  int64_t expected = 1;
+  for (int i = s.size() - 1; i >= 0; --i) {
+    if (s[i] == 1) continue;
+    if (strides()[i] != expected) return numel() == 0;
+    expected *= s[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  return static_cast<char*>(impl_->storage->data()) + impl_->offset * element_size(dtype());
+}
+
+template <class T>
+T* Tensor::data() const {
+  CTDL_CHECK(dtype() == dtype_of<T>(), "data: the tensor is ", dtype(), ", not ",
+             dtype_of<T>());
+  CTDL_CHECK(device().is_cpu(), "data: the tensor is on ", device(), "; call .to(Device::cpu())");
+  return static_cast<T*>(raw_data());
+}
+
+template <class T>
+T Tensor::item() const {
+  CTDL_CHECK(numel() == 1, "item: expected a one-element tensor, got shape ", shape());
+  return to_vector<T>()[0];
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor host = dispatch::cast(dispatch::to_device(*this, Device::cpu()), dtype_of<T>()).contiguous();
+  const T* p = host.data<T>();
+  return std::vector<T>(p, p + host.numel());
+}
+
+#define CTDL_INSTANTIATE(T)                            \
+  template T* Tensor::data<T>() const;                 \
+  template T Tensor::item<T>() const;                  \
+  template std::vector<T> Tensor::to_vector<T>() const;
+CTDL_INSTANTIATE(float)
+CTDL_INSTANTIATE(double)
+CTDL_INSTANTIATE(int64_t)
+CTDL_INSTANTIATE(bool)
+#undef CTDL_INSTANTIATE
+
+// ---- autograd --------------------------------------------------------------------------------
+
+Tensor& Tensor::requires_grad_(bool value) {
+  CTDL_CHECK(is_leaf() || value, "requires_grad_: cannot turn off requires_grad on a non-leaf "
+             "tensor; use detach()");
+  CTDL_CHECK(!value || is_floating_point(), "requires_grad_: only floating tensors can require "
+             "gradients, this one is ", dtype());
+  impl_->requires_grad = value;
+  return *this;
+}
+
+void Tensor::retain_grad() {
+  CTDL_CHECK(requires_grad(), "retain_grad: the tensor does not require grad");
+  if (is_leaf() || impl_->retains_grad) return;
+  impl_->retains_grad = true;
+  std::weak_ptr<TensorImpl> weak = impl_;
+  grad_fn()->pre_hooks.push_back({impl_->output_nr, [weak](const Tensor& g) {
+    if (auto impl = weak.lock()) {
+      Tensor previous(impl->grad);
+      impl->grad = (previous.defined() ? previous + g.detach() : g.detach()).impl_ptr();
+    }
+    return Tensor();
+  }});
+}
+
+void Tensor::register_hook(GradHook hook) {
+  CTDL_CHECK(requires_grad(), "register_hook: the tensor does not require grad");
+  autograd::Edge e = autograd::gradient_edge(*this);
+  e.node->pre_hooks.push_back({e.input_nr, std::move(hook)});
+}
+
+void Tensor::backward(const Tensor& grad, bool retain_graph, bool create_graph) const {
+  autograd::backward({*this}, grad.defined() ? TensorList{grad} : TensorList{}, retain_graph,
+                     create_graph);
+}
+
+// ---- in-place ------------------------------------------------------------------------------
+
+void Tensor::check_inplace(const char* op) const {
+  CTDL_CHECK(!(requires_grad() && autograd::grad_enabled()), op,
+             ": in-place operation on a tensor that requires grad (shape ", shape(),
+             "); wrap it in autograd::NoGradGuard or use the out-of-place op");
+  impl_->storage->bump_version();
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_inplace("copy_");
+  dispatch::copy_into(*this, src);
+  return *this;
+}
+
+Tensor& Tensor::fill_(double value) {
+  check_inplace("fill_");
+  if (numel()) backend_for(device()).fill(dispatch::kernel_arg(*this), value);
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_inplace("add_");
+  Tensor o = alpha == 1.0 ? other : other * alpha;
+  dispatch::copy_into(*this, dispatch::binary(BinaryOp::Add, *this, o, "add_"));
+  return *this;
+}
+
+Tensor& Tensor::mul_(const Tensor& other) {
+  check_inplace("mul_");
+  dispatch::copy_into(*this, dispatch::binary(BinaryOp::Mul, *this, other, "mul_"));
+  return *this;
+}
+
+Tensor& Tensor::mul_(double value) { return mul_(scalar_like(value, *this)); }
+
+Tensor& Tensor::div_(const Tensor& other) {
+  check_inplace("div_");
+  dispatch::copy_into(*this, dispatch::binary(BinaryOp::Div, *this, other, "div_"));
+  return *this;
+}
+
+Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) {
+  check_inplace("clamp_");
+  autograd::NoGradGuard no_grad;
+  dispatch::copy_into(*this, clamp(*this, lo, hi));
+  return *this;
+}
+
+// ---- method forms ---------------------------------------------------------------------------
+
+Tensor Tensor::sum(const Dims& dims, bool keepdim) const { return ctdl::sum(*this, dims, keepdim); }
+Tensor Tensor::mean(const Dims& dims, bool keepdim) const { return ctdl::mean(*this, dims, keepdim); }
+Tensor Tensor::amax(const Dims& dims, bool keepdim) const { return ctdl::amax(*this, dims, keepdim); }
+Tensor Tensor::amin(const Dims& dims, bool keepdim) const { return ctdl::amin(*this, dims, keepdim); }
+Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const {
+  return ctdl::argmax(*this, dim, keepdim);
+}
+Tensor Tensor::pow(double exponent) const { return ctdl::pow(*this, exponent); }
+Tensor Tensor::exp() const { return ctdl::exp(*this); }
+Tensor Tensor::log() const { return ctdl::log(*this); }
+Tensor Tensor::sqrt() const { return ctdl::sqrt(*this); }
+Tensor Tensor::abs() const { return ctdl::abs(*this); }
+Tensor Tensor::tanh() const { return ctdl::tanh(*this); }
+Tensor Tensor::relu() const { return ctdl::relu(*this); }
+Tensor Tensor::sigmoid() const { return ctdl::sigmoid(*this); }
+Tensor Tensor::square() const { return ctdl::square(*this); }
+Tensor Tensor::matmul(const Tensor& other) const { return ctdl::matmul(*this, other); }
+Tensor Tensor::norm(double p) const { return ctdl::norm(*this, p); }
+
+}  // namespace ctdl

@@ -1,0 +1,9 @@
+// The subcommands of the `ctdl` command. Each lives in its own file and is listed once in
+// main.cpp.
+#pragma once
+
+namespace ctdl::cli {
+
+int demo(int argc, char** argv);
+
+}  // namespace ctdl::cli

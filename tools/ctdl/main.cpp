@@ -1,0 +1,56 @@
+// ctdl: the command-line entry point.
+//
+//   ctdl demo          a short tour that trains something small
+//   ctdl help          the list of commands
+#include <cstring>
+#include <exception>
+#include <iostream>
+
+#include "commands.h"
+#include "ctdl/tensor/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int argc, char** argv);
+};
+
+const Command kCommands[] = {
+    {"demo", "a short tour: fits a small network and prints its loss going down", ctdl::cli::demo},
+};
+
+int usage(std::ostream& out) {
+  out << "usage: ctdl COMMAND [ARGS...]\n\ncommands:\n";
+  for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  out << "\n'ctdl COMMAND --help' describes a command.\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  const char* name = argv[1];
+  if (!std::strcmp(name, "help") || !std::strcmp(name, "--help") || !std::strcmp(name, "-h"))
+    return usage(std::cout);
+  for (const Command& c : kCommands) {
+    if (std::strcmp(c.name, name) != 0) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const ctdl::Error& e) {
+      std::cerr << "ctdl " << name << ": " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "ctdl " << name << ": unexpected error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "ctdl: unknown command '" << name << "'\n\n";
+  usage(std::cerr);
+  return 2;
+}
