@@ -120,7 +120,5 @@ class Backend {
 
 // The backend registered for a device type; throws when none is (e.g. CUDA not built).
 Backend& backend_for(Device device);
-// Whether a device can be used in this build and on this machine.
-bool device_available(Device device);
 
 }  // namespace ctdl

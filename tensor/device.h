@@ -23,6 +23,9 @@ struct Device {
   friend bool operator!=(Device a, Device b) { return !(a == b); }
 };
 
+// Whether this build and this machine can use `device` (CUDA needs CTDL_CUDA and a GPU).
+bool device_available(Device device);
+
 inline std::ostream& operator<<(std::ostream& out, Device d) {
   if (d.is_cpu()) return out << "cpu";
   return out << "cuda:" << d.index;

@@ -14,7 +14,7 @@ using Accumulator = std::conditional_t<std::is_floating_point_v<T>, double, T>;
 template <class T>
 struct Reducer {
   ReduceOp op;
-  Accumulator<T> acc;
+  Accumulator<T> acc{};
   explicit Reducer(ReduceOp op) : op(op) {
     switch (op) {
       case ReduceOp::Sum: acc = 0; break;

@@ -114,8 +114,26 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
   return mean(pool_windows(x, options, 0.0, "avg_pool2d"), {2});
 }
 
-Tensor softmax(const Tensor& x, int64_t dim) { return exp(log_softmax(x, dim)); }
+namespace {
 
-Tensor log_softmax(const Tensor& x, int64_t dim) { return x - logsumexp(x, {dim}, true); }
+// x minus its (detached) maximum along dim: shifting first keeps exp from overflowing and
+// keeps the large common offset out of the rounding of the result.
+Tensor shifted_by_max(const Tensor& x, int64_t dim) {
+  Tensor xf = x.to(to_floating(x.dtype()));
+  Tensor m = amax(xf.detach(), {dim}, true);
+  return xf - where(isfinite(m), m, 0.0);
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t dim) {
+  Tensor e = exp(shifted_by_max(x, dim));
+  return e / sum(e, {dim}, true);
+}
+
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  Tensor z = shifted_by_max(x, dim);
+  return z - log(sum(exp(z), {dim}, true));
+}
 
 }  // namespace ctdl

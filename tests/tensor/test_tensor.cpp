@@ -1,0 +1,149 @@
+// Tensor basics: views, copies, dtypes, factories, printing, in-place ops.
+#include <sstream>
+
+#include "helpers.h"
+
+using namespace ctdl;
+using ctdl::testing::allclose;
+
+TEST_CASE("views share storage and never copy", "[tensor]") {
+  Tensor x = arange(0, 24, 1, {.dtype = DType::Float32}).reshape({2, 3, 4});
+  Tensor t = x.transpose(0, 2);
+  CHECK(t.shape() == Dims{4, 3, 2});
+  CHECK(t.strides() == Dims{1, 4, 12});
+  CHECK_FALSE(t.is_contiguous());
+  CHECK(t.raw_data() == x.raw_data());
+  Tensor s = x.select(1, 2);  // [2, 4]
+  CHECK(s.to_vector<double>() == std::vector<double>{8, 9, 10, 11, 20, 21, 22, 23});
+  Tensor n = x.narrow(2, 1, 2).slice(0, 1, 2);
+  CHECK(n.shape() == Dims{1, 3, 2});
+  CHECK(n.offset() == 13);
+  Tensor e = arange(0, 3, 1, {.dtype = DType::Float32}).unsqueeze(1).expand({3, 5});
+  CHECK(e.strides() == Dims{1, 0});
+  CHECK(e.sum().item() == 15.0);
+  {
+    autograd::NoGradGuard no_grad;
+    s.fill_(-1.0);  // writes through the view
+  }
+  CHECK(x.select(1, 2).sum().item() == -8.0);
+}
+
+TEST_CASE("reshape copies only when it must", "[tensor]") {
+  Tensor x = randn({4, 6});
+  CHECK(x.reshape({2, 12}).raw_data() == x.raw_data());
+  CHECK(x.reshape({24}).raw_data() == x.raw_data());
+  Tensor t = x.t();  // [6, 4], not contiguous
+  CHECK(t.reshape({6, 2, 2}).raw_data() == x.raw_data());  // splitting a dim is still a view
+  Tensor flat = t.reshape({24});                            // merging transposed dims is not
+  CHECK(flat.raw_data() != x.raw_data());
+  CHECK(allclose(flat, t.contiguous().view({24})));
+  CHECK_THROWS_WITH(t.view({24}), Catch::Contains("view") && Catch::Contains("reshape"));
+  CHECK(x.reshape({-1, 3}).shape() == Dims{8, 3});
+}
+
+TEST_CASE("contiguous, clone and detach", "[tensor]") {
+  Tensor x = randn({3, 4});
+  CHECK(x.contiguous().same(x));
+  Tensor c = x.clone();
+  CHECK(c.raw_data() != x.raw_data());
+  CHECK(allclose(c, x));
+  Tensor w = randn({3}, {.requires_grad = true});
+  Tensor d = (w * 2.0).detach();
+  CHECK_FALSE(d.requires_grad());
+  CHECK(d.grad_fn() == nullptr);
+}
+
+TEST_CASE("dtype promotion follows the written rules", "[tensor]") {
+  Tensor f32 = ones({2}), f64 = ones({2}, {.dtype = DType::Float64});
+  Tensor i64 = ones({2}, {.dtype = DType::Int64}), b = ones({2}, {.dtype = DType::Bool});
+  CHECK((f32 + f64).dtype() == DType::Float64);
+  CHECK((f32 + i64).dtype() == DType::Float32);
+  CHECK((i64 + b).dtype() == DType::Int64);
+  CHECK((f32 * 2.0).dtype() == DType::Float32);   // a scalar never widens
+  CHECK((i64 * 2.0).dtype() == DType::Int64);     // an integral scalar keeps int64
+  CHECK((i64 * 2.5).dtype() == DType::Float32);   // a fractional scalar makes it floating
+  CHECK((i64 / i64).dtype() == DType::Float32);   // true division
+  CHECK(exp(i64).dtype() == DType::Float32);
+  CHECK((f32 < f64).dtype() == DType::Bool);
+  CHECK(argmax(f32).dtype() == DType::Int64);
+  CHECK(sum(b).dtype() == DType::Int64);
+  CHECK(promote_types(DType::Bool, DType::Float64) == DType::Float64);
+}
+
+TEST_CASE("factories", "[tensor]") {
+  CHECK(zeros({2, 3}).sum().item() == 0.0);
+  CHECK(ones({2, 3}, {.dtype = DType::Int64}).sum().item<int64_t>() == 6);
+  CHECK(full({2}, 7.5).to_vector<double>() == std::vector<double>{7.5, 7.5});
+  CHECK(arange(5).dtype() == DType::Int64);
+  CHECK(arange(0, 1, 0.25).to_vector<double>() == std::vector<double>{0, 0.25, 0.5, 0.75});
+  CHECK(linspace(0, 1, 5).to_vector<double>() == std::vector<double>{0, 0.25, 0.5, 0.75, 1});
+  CHECK(eye(3).sum().item() == 3.0);
+  CHECK(eye(3).to_vector<double>()[4] == 1.0);
+  Tensor m = tensor({{1, 2}, {3, 4}});
+  CHECK(m.shape() == Dims{2, 2});
+  CHECK(m.select(0, 1).to_vector<double>() == std::vector<double>{3, 4});
+  CHECK(tensor(std::vector<int64_t>{1, 2, 3}, {3}).dtype() == DType::Int64);
+  CHECK(tensor(std::vector<bool>{true, false}, {2}).dtype() == DType::Bool);
+  CHECK(zeros({0, 3}).numel() == 0);
+  CHECK(scalar_tensor(2.0).dim() == 0);
+  Tensor r = randint(3, 7, {1000});
+  CHECK(amin(r).item<int64_t>() == 3);
+  CHECK(amax(r).item<int64_t>() == 6);
+}
+
+TEST_CASE("printing shows values, shape, dtype and device", "[tensor]") {
+  std::ostringstream out;
+  out << tensor({{1.0, -2.5}, {0.0, 3.25}});
+  CHECK(out.str() ==
+        "tensor([[ 1.0000, -2.5000],\n"
+        "        [ 0.0000,  3.2500]], shape=[2, 2], dtype=float32, device=cpu)");
+  std::ostringstream out2;
+  out2 << arange(3) << " " << (ones({2}, {.requires_grad = true}) * 2.0);
+  CHECK(out2.str() == "tensor([0, 1, 2], shape=[3], dtype=int64, device=cpu) "
+                      "tensor([2.0000, 2.0000], shape=[2], dtype=float32, device=cpu, grad_fn=<mul>)");
+  std::ostringstream big;
+  big << zeros({2000});
+  CHECK(big.str().find("...") != std::string::npos);
+  std::ostringstream s;
+  s << scalar_tensor(1e-6, {.dtype = DType::Float64});
+  CHECK(s.str() == "tensor(1.0000e-06, shape=[], dtype=float64, device=cpu)");
+}
+
+TEST_CASE("in-place ops under no-grad", "[tensor]") {
+  Tensor x = ones({3});
+  x.add_(tensor({1.0, 2.0, 3.0}), 2.0);
+  CHECK(x.to_vector<double>() == std::vector<double>{3, 5, 7});
+  x.mul_(0.5);
+  CHECK(x.to_vector<double>() == std::vector<double>{1.5, 2.5, 3.5});
+  x.clamp_(2.0, 3.0);
+  CHECK(x.to_vector<double>() == std::vector<double>{2, 2.5, 3});
+  Tensor y = zeros({2, 3});
+  y.copy_(tensor({1.0, 2.0, 3.0}));  // broadcasts
+  CHECK(y.sum().item() == 12.0);
+}
+
+TEST_CASE("split, chunk and the index helpers", "[tensor]") {
+  Tensor x = arange(0, 10, 1, {.dtype = DType::Float32});
+  TensorList parts = split(x, 4);
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[2].to_vector<double>() == std::vector<double>{8, 9});
+  CHECK(chunk(x, 3).size() == 3);
+  CHECK(one_hot(tensor(std::vector<int64_t>{1, 0}, {2}), 3).to_vector<int64_t>() ==
+        std::vector<int64_t>{0, 1, 0, 1, 0, 0});
+  CHECK(all(x >= 0.0).item<bool>());
+  CHECK_FALSE(any(x > 9.0).item<bool>());
+  CHECK(isnan(log(tensor({-1.0}))).item<bool>());
+}
+
+TEST_CASE("numerically stable formulas", "[tensor]") {
+  Tensor big = tensor({1000.0, 1000.0});
+  CHECK(logsumexp(big).item() == Approx(1000.0 + std::log(2.0)));
+  CHECK(softmax(big, 0).to_vector<double>() == std::vector<double>{0.5, 0.5});
+  CHECK(sigmoid(tensor({-1000.0})).item() == 0.0);
+  CHECK(softplus(tensor({1000.0})).item() == 1000.0);
+  CHECK(softplus(tensor({-1000.0})).item() == 0.0);
+  Tensor neg_inf = full({3}, -INFINITY);
+  CHECK(std::isinf(logsumexp(neg_inf).item()));
+  // Float32 sums accumulate in double: a million ones and 0.1s add up exactly enough.
+  CHECK(full({1000000}, 0.1).sum().item() == Approx(100000.0).epsilon(1e-6));
+}
