@@ -42,6 +42,12 @@ void assign_named(const NamedTensors& targets, const NamedTensors& values, const
   for (auto& [target, value] : copies) target.copy_(value);
 }
 
+void load_state(const StateLoad& load, const NamedTensors& values, const std::string& source,
+                const std::string& destination) {
+  assign_named(load.targets, values, source, destination);
+  if (load.finish) load.finish();
+}
+
 NamedTensors with_prefix_removed(const NamedTensors& named, const std::string& prefix) {
   NamedTensors out;
   for (const auto& [name, t] : named)

@@ -7,6 +7,7 @@
 //   //   'fc1.weight' has shape [64, 784] in ckpt.safetensors but [256, 784] in the model
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "ctdl/nn/module.h"
@@ -18,6 +19,19 @@ namespace ctdl::nn {
 // shape or dtype differs.
 void assign_named(const NamedTensors& targets, const NamedTensors& values, const std::string& source,
                   const std::string& destination);
+
+// How an object (a module, an optimizer, a scheduler) takes a saved state: the tensors to
+// copy it into — their names, shapes and dtypes are what loading checks — and what to do
+// once they hold the new values. Splitting the check from the object lets a checkpoint
+// check a model, its optimizer and its schedule together and report every problem at once.
+struct StateLoad {
+  NamedTensors targets;
+  std::function<void()> finish;  // may be empty
+};
+
+// assign_named(load.targets, values, ...), then load.finish().
+void load_state(const StateLoad& load, const NamedTensors& values, const std::string& source,
+                const std::string& destination);
 
 // The entries whose names start with `prefix`, with the prefix removed.
 NamedTensors with_prefix_removed(const NamedTensors& named, const std::string& prefix);

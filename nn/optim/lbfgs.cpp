@@ -315,39 +315,54 @@ NamedTensors LBFGS::state_dict() const {
   return out;
 }
 
-void LBFGS::load_state_dict(const NamedTensors& state, const std::string& source) {
-  // The history has a variable length: take the shapes from the file, then check the rest.
-  auto find = [&](const std::string& name) -> Tensor {
-    for (const auto& [n, t] : state)
-      if (n == name) return t;
-    fail("LBFGS::load_state_dict: ", source, " has no '", name, "'");
+StateLoad LBFGS::prepare_load(const NamedTensors& incoming) {
+  // The history's length varies: it is taken from `incoming` ("ro" has one entry per pair);
+  // every vector but "ro" has one entry per parameter element (or none before the first step).
+  auto incoming_numel = [&](const std::string& name) -> int64_t {
+    for (const auto& [n, t] : incoming)
+      if (n == name) return t.numel();
+    return 0;
   };
-  auto vec = [&](const std::string& name) {
-    Tensor t = find(name);
-    CTDL_CHECK(t.dim() == 1 && t.dtype() == DType::Float64, "LBFGS::load_state_dict: '", name, "' in ",
-               source, " must be a float64 vector, got ", t.dtype(), " ", t.shape());
-    return t.to_vector<double>();
+  int64_t n = 0;
+  for (const Tensor& p : params_) n += p.numel();
+  auto vector_of = [&](const std::string& name) {
+    return zeros({incoming_numel(name) == 0 ? 0 : n}, {.dtype = DType::Float64});
   };
-  Vec ro = vec("ro");
-  std::deque<Vec> dirs, steps;
-  for (size_t i = 0; i < ro.size(); ++i) {
-    dirs.push_back(vec("old_dirs." + std::to_string(i)));
-    steps.push_back(vec("old_steps." + std::to_string(i)));
+  StateLoad base = Optimizer::prepare_load({});
+  Tensor func_evals = scalar64(0), n_iter = scalar64(0), t = scalar64(0), h_diag = scalar64(0), prev = scalar64(0);
+  Tensor d = vector_of("d"), prev_grad = vector_of("prev_flat_grad");
+  int64_t pairs = incoming_numel("ro");
+  Tensor ro = zeros({pairs}, {.dtype = DType::Float64});
+  TensorList dirs, steps;
+  NamedTensors targets = base.targets;
+  for (auto [name, tensor_] : NamedTensors{{"func_evals", func_evals}, {"n_iter", n_iter}, {"t", t},
+                                          {"h_diag", h_diag}, {"prev_loss", prev}, {"d", d},
+                                          {"prev_flat_grad", prev_grad}, {"ro", ro}})
+    targets.emplace_back(name, tensor_);
+  for (int64_t i = 0; i < pairs; ++i) {
+    dirs.push_back(zeros({n}, {.dtype = DType::Float64}));
+    steps.push_back(zeros({n}, {.dtype = DType::Float64}));
+    targets.emplace_back("old_dirs." + std::to_string(i), dirs.back());
+    targets.emplace_back("old_steps." + std::to_string(i), steps.back());
   }
-  NamedTensors base;
-  for (const auto& [n, t] : state)
-    if (n == "step" || n == "lr") base.emplace_back(n, t);
-  Optimizer::load_state_dict(base, source);
-  func_evals_ = static_cast<int64_t>(find("func_evals").item<double>());
-  n_iter_ = static_cast<int64_t>(find("n_iter").item<double>());
-  t_ = find("t").item<double>();
-  h_diag_ = find("h_diag").item<double>();
-  prev_loss_ = find("prev_loss").item<double>();
-  d_ = vec("d");
-  prev_flat_grad_ = vec("prev_flat_grad");
-  ro_.assign(ro.begin(), ro.end());
-  old_dirs_ = std::move(dirs);
-  old_steps_ = std::move(steps);
+  auto finish = [=, this] {
+    base.finish();
+    func_evals_ = static_cast<int64_t>(func_evals.item<double>());
+    n_iter_ = static_cast<int64_t>(n_iter.item<double>());
+    t_ = t.item<double>();
+    h_diag_ = h_diag.item<double>();
+    prev_loss_ = prev.item<double>();
+    d_ = d.to_vector<double>();
+    prev_flat_grad_ = prev_grad.to_vector<double>();
+    std::vector<double> r = ro.to_vector<double>();
+    ro_.assign(r.begin(), r.end());
+    old_dirs_.clear(), old_steps_.clear();
+    for (int64_t i = 0; i < pairs; ++i) {
+      old_dirs_.push_back(dirs[i].to_vector<double>());
+      old_steps_.push_back(steps[i].to_vector<double>());
+    }
+  };
+  return {targets, finish};
 }
 
 }  // namespace ctdl::nn

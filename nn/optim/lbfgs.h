@@ -47,7 +47,7 @@ class LBFGS : public Optimizer {
   int64_t function_evaluations() const { return func_evals_; }
 
   NamedTensors state_dict() const override;
-  void load_state_dict(const NamedTensors& state, const std::string& source = "state dict") override;
+  StateLoad prepare_load(const NamedTensors& incoming) override;
 
  private:
   using Vec = std::vector<double>;

@@ -50,19 +50,20 @@ NamedTensors Optimizer::state_dict() const {
 }
 
 void Optimizer::load_state_dict(const NamedTensors& state, const std::string& source) {
-  // Buffers this optimizer has not created yet (no step taken) are created from the names
-  // in the file, so a fresh optimizer can load a trained one's state.
-  for (const auto& [name, t] : state) {
-    size_t dot = name.find('.');
-    if (dot != std::string::npos && name != "step" && name != "lr") buffer(name.substr(dot + 1));
-  }
+  load_state(prepare_load(state), state, source, str("the ", name_, " optimizer"));
+}
+
+StateLoad Optimizer::prepare_load(const NamedTensors&) {
+  // Every optimizer creates its buffers in its constructor, so the set of names to expect is
+  // fixed: an Adam state is refused by an SGD, naming the buffers that differ.
   Tensor step = zeros({}, {.dtype = DType::Int64}), lr = zeros({}, {.dtype = DType::Float64});
-  NamedTensors targets = {{"step", step}, {"lr", lr}};
+  StateLoad load{{{"step", step}, {"lr", lr}}, [this, step, lr] {
+                   step_ = step.item<int64_t>();
+                   lr_ = lr.item<double>();
+                 }};
   for (const auto& [name, list] : buffers_)
-    for (size_t i = 0; i < list.size(); ++i) targets.emplace_back(std::to_string(i) + "." + name, list[i]);
-  assign_named(targets, state, source, str("the ", name_, " optimizer"));
-  step_ = step.item<int64_t>();
-  lr_ = lr.item<double>();
+    for (size_t i = 0; i < list.size(); ++i) load.targets.emplace_back(std::to_string(i) + "." + name, list[i]);
+  return load;
 }
 
 // ---- SGD ----------------------------------------------------------------------------------------

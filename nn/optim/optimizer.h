@@ -20,6 +20,7 @@
 #include <string>
 
 #include "ctdl/nn/module.h"
+#include "ctdl/nn/state.h"
 
 namespace ctdl::nn {
 
@@ -45,10 +46,13 @@ class Optimizer {
   virtual NamedTensors state_dict() const;
   // Restores a state_dict() of an optimizer of the same kind over parameters of the same
   // shapes; every mismatch is reported at once.
-  virtual void load_state_dict(const NamedTensors& state, const std::string& source = "state dict");
+  void load_state_dict(const NamedTensors& state, const std::string& source = "state dict");
+  // The targets loading `incoming` copies into (see nn/state.h).
+  virtual StateLoad prepare_load(const NamedTensors& incoming);
 
  protected:
-  // A per-parameter buffer (zeros shaped like each parameter), created on first use.
+  // A per-parameter buffer (zeros shaped like each parameter), created on first use; every
+  // optimizer creates its buffers in its constructor, so that loading knows what to expect.
   TensorList& buffer(const std::string& name);
 
   TensorList params_;

@@ -26,12 +26,13 @@ NamedTensors EpochScheduler::state_dict() const {
   return {{"epoch", scalar64(static_cast<double>(epoch_))}, {"base_lr", scalar64(base_lr_)}};
 }
 
-void EpochScheduler::load_state_dict(const NamedTensors& state, const std::string& source) {
+StateLoad EpochScheduler::prepare_load() {
   Tensor epoch = scalar64(0), base = scalar64(0);
-  assign_named({{"epoch", epoch}, {"base_lr", base}}, state, source, "the scheduler");
-  epoch_ = static_cast<int64_t>(epoch.item<double>());
-  base_lr_ = base.item<double>();
-  optimizer_->set_lr(lr_at(epoch_));
+  return {{{"epoch", epoch}, {"base_lr", base}}, [=, this] {
+            epoch_ = static_cast<int64_t>(epoch.item<double>());
+            base_lr_ = base.item<double>();
+            optimizer_->set_lr(lr_at(epoch_));
+          }};
 }
 
 StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
@@ -105,13 +106,13 @@ NamedTensors ReduceLROnPlateau::state_dict() const {
           {"cooldown_left", scalar64(static_cast<double>(cooldown_left_))}};
 }
 
-void ReduceLROnPlateau::load_state_dict(const NamedTensors& state, const std::string& source) {
+StateLoad ReduceLROnPlateau::prepare_load() {
   Tensor best = scalar64(0), bad = scalar64(0), cooldown = scalar64(0);
-  assign_named({{"best", best}, {"bad_epochs", bad}, {"cooldown_left", cooldown}}, state, source,
-               "the plateau scheduler");
-  best_ = best.item<double>();
-  bad_epochs_ = static_cast<int64_t>(bad.item<double>());
-  cooldown_left_ = static_cast<int64_t>(cooldown.item<double>());
+  return {{{"best", best}, {"bad_epochs", bad}, {"cooldown_left", cooldown}}, [=, this] {
+            best_ = best.item<double>();
+            bad_epochs_ = static_cast<int64_t>(bad.item<double>());
+            cooldown_left_ = static_cast<int64_t>(cooldown.item<double>());
+          }};
 }
 
 // ---- clipping ---------------------------------------------------------------------------------

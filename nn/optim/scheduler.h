@@ -26,7 +26,11 @@ class Scheduler {
   virtual ~Scheduler() = default;
   Optimizer& optimizer() const { return *optimizer_; }
   virtual NamedTensors state_dict() const = 0;
-  virtual void load_state_dict(const NamedTensors& state, const std::string& source = "state dict") = 0;
+  void load_state_dict(const NamedTensors& state, const std::string& source = "state dict") {
+    load_state(prepare_load(), state, source, "the scheduler");
+  }
+  // The targets a saved state is copied into (see nn/state.h).
+  virtual StateLoad prepare_load() = 0;
 
  protected:
   Optimizer* optimizer_;
@@ -42,7 +46,7 @@ class EpochScheduler : public Scheduler {
   // The learning rate after `epoch` steps.
   virtual double lr_at(int64_t epoch) const = 0;
   NamedTensors state_dict() const override;
-  void load_state_dict(const NamedTensors& state, const std::string& source = "state dict") override;
+  StateLoad prepare_load() override;
 
  private:
   int64_t epoch_ = 0;
@@ -105,7 +109,7 @@ class ReduceLROnPlateau : public Scheduler {
   ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions options = {});
   void step(double metric);
   NamedTensors state_dict() const override;
-  void load_state_dict(const NamedTensors& state, const std::string& source = "state dict") override;
+  StateLoad prepare_load() override;
 
  private:
   PlateauOptions o_;
