@@ -5,5 +5,8 @@
 namespace ctdl::cli {
 
 int demo(int argc, char** argv);
+int list(int argc, char** argv);
+int run(int argc, char** argv);
+int plot(int argc, char** argv);
 
 }  // namespace ctdl::cli

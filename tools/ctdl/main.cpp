@@ -1,6 +1,9 @@
 // ctdl: the command-line entry point.
 //
-//   ctdl demo          a short tour that trains something small
+//   ctdl demo          a short tour of the model DSL
+//   ctdl list          the registered examples
+//   ctdl run EXAMPLE   run one (see nn/train/run.h)
+//   ctdl plot RUN_DIR  draw its curves
 //   ctdl help          the list of commands
 #include <cstring>
 #include <exception>
@@ -18,7 +21,10 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"demo", "a short tour: fits a small network and prints its loss going down", ctdl::cli::demo},
+    {"demo", "a short tour of the model DSL: build, train, checkpoint, plot", ctdl::cli::demo},
+    {"list", "the examples 'ctdl run' knows", ctdl::cli::list},
+    {"run", "run an example: ctdl run EXAMPLE [--quick] [--set KEY=VALUE] [--out DIR]", ctdl::cli::run},
+    {"plot", "draw a run's loss and accuracy curves: ctdl plot RUN_DIR", ctdl::cli::plot},
 };
 
 int usage(std::ostream& out) {
