@@ -50,8 +50,10 @@ std::string demangled_type_name(const char* mangled);
 
 class Module {
  public:
-  // A fresh, empty module. `type_name` is what printing shows ("Linear", "MLP").
-  explicit Module(std::string type_name = "Module");
+  // A fresh, empty module. `type_name` is what printing shows ("Linear", "MLP"); a module
+  // registered as a child without one gets its C++ type's name.
+  Module() : Module("Module") {}
+  explicit Module(std::string type_name);
   virtual ~Module() = default;
   Module(const Module&) = default;  // shares the state: see the header comment
   Module(Module&&) noexcept = default;

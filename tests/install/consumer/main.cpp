@@ -9,4 +9,10 @@ int main() {
   Tensor y = x * x;
   y.backward();
   std::cout << "gradient " << x.grad().item() << "\n";
+  // The model DSL and the data loader (oneTBB underneath) link from the installed package.
+  nn::Linear fc(2, 1);
+  nn::data::DataLoader loader(nn::data::TensorDataset(ones({4, 2}), zeros({4})), {.batch_size = 2});
+  int batches = 0;
+  for (auto [xb, yb] : loader) batches += fc(xb).size(0) == 2;
+  std::cout << "batches " << batches << "\n";
 }
