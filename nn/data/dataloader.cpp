@@ -134,8 +134,14 @@ struct DataLoader::Iterator::Epoch {
 
   ~Epoch() {
     if (!producer.joinable()) return;
+    // The consumer leaves early: make the producer stop. It checks `stop` before each batch,
+    // so at most the push in flight follows; draining the queue leaves room for that push
+    // (abort() alone would miss a producer that was not yet waiting).
     stop = true;
-    queue.abort();  // wakes a producer blocked on a full queue
+    Item dropped;
+    while (queue.try_pop(dropped)) {
+    }
+    queue.abort();
     producer.join();
   }
 };

@@ -16,11 +16,18 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #include <stb/stb_image.h>
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO  // the bytes go through nn::AtomicFile
+#include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop
 
 #include <climits>
+#include <cmath>
 
+#include "ctdl/autograd/grad_mode.h"
 #include "ctdl/nn/data/files.h"
+#include "ctdl/nn/io/atomic_file.h"
 #include "ctdl/tensor/error.h"
 #include "ctdl/tensor/ops.h"
 
@@ -48,6 +55,25 @@ Tensor decode_image(std::span<const uint8_t> bytes, const std::string& name, int
 Tensor read_image(const std::string& path, int channels) {
   std::vector<uint8_t> bytes = read_file(path);
   return decode_image(bytes, path, channels);
+}
+
+void write_png(const std::string& path, const Tensor& image) {
+  CTDL_CHECK(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3 || image.size(0) == 4),
+             "write_png: expected an image [C, H, W] with 1, 3 or 4 channels, got ", image.shape());
+  autograd::NoGradGuard no_grad;
+  const int c = static_cast<int>(image.size(0)), h = static_cast<int>(image.size(1)), w = static_cast<int>(image.size(2));
+  std::vector<double> v = clamp(image, 0.0, 1.0).to_vector<double>();
+  std::vector<uint8_t> pixels(v.size());
+  const int64_t plane = static_cast<int64_t>(h) * w;
+  for (int64_t i = 0; i < plane; ++i)  // planar CHW doubles -> interleaved HWC bytes
+    for (int k = 0; k < c; ++k) pixels[i * c + k] = static_cast<uint8_t>(std::lround(v[k * plane + i] * 255.0));
+  std::string bytes;
+  auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+  };
+  CTDL_CHECK(stbi_write_png_to_func(append, &bytes, w, h, c, pixels.data(), w * c) != 0,
+             "write_png: encoding ", path, " failed");
+  nn::write_file_atomically(path, bytes);
 }
 
 }  // namespace ctdl::nn::data

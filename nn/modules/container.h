@@ -21,6 +21,7 @@
 #pragma once
 
 #include <any>
+#include <deque>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -35,7 +36,7 @@ namespace ctdl::nn {
 
 class Sequential : public Module {
  public:
-  Sequential() : Module("Sequential"), layers_(std::make_shared<std::vector<Layer>>()) {}
+  Sequential() : Module("Sequential"), layers_(std::make_shared<std::deque<Layer>>()) {}
   // One argument that is itself a Sequential is the copy constructor, not a nested layer.
   template <class... Layers>
     requires(sizeof...(Layers) > 0 &&
@@ -72,7 +73,7 @@ class Sequential : public Module {
     std::function<Tensor(const Tensor&)> forward;
     std::any value;
   };
-  std::shared_ptr<std::vector<Layer>> layers_;
+  std::shared_ptr<std::deque<Layer>> layers_;  // a deque: get() references survive push_back
 };
 
 template <class... Layers>
@@ -106,7 +107,7 @@ class StaticSequential : public Module {
 template <class M>
 class ModuleList : public Module {
  public:
-  ModuleList() : Module("ModuleList"), items_(std::make_shared<std::vector<M>>()) {}
+  ModuleList() : Module("ModuleList"), items_(std::make_shared<std::deque<M>>()) {}
   M& push_back(M module) {
     register_module(std::to_string(items_->size()), module);
     items_->push_back(std::move(module));
@@ -121,7 +122,7 @@ class ModuleList : public Module {
   auto end() const { return items_->end(); }
 
  private:
-  std::shared_ptr<std::vector<M>> items_;
+  std::shared_ptr<std::deque<M>> items_;  // a deque: references survive push_back
 };
 
 // y = x + block(x).

@@ -123,6 +123,14 @@ TEST_CASE("errors while loading reach the training loop; stopping early does not
     }
     CHECK(seen == 1);
   }
+  // Leaving at every point of the producer's work: while it loads, while it waits on a full
+  // queue, right after it pushed.
+  DataLoader quick(numbered(64), {.batch_size = 4, .prefetch = 1});
+  for (int k = 0; k < 60; ++k) {
+    int stop_after = k % 3;
+    for (auto [x, y] : quick)
+      if (stop_after-- == 0) break;
+  }
   CHECK_THROWS_WITH_ALL(collate({{zeros({2}), zeros({})}, {zeros({3}), zeros({})}}),
                         "example 1 of the batch has input [3]");
 }

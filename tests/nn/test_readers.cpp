@@ -16,6 +16,7 @@
 #include "helpers.h"
 #include "ctdl/nn/data/dataloader.h"
 #include "ctdl/nn/data/files.h"
+#include "ctdl/nn/data/image.h"
 #include "ctdl/nn/data/image_folder.h"
 #include "ctdl/nn/data/mnist.h"
 
@@ -258,6 +259,19 @@ TEST_CASE("broken images and archives give errors with file and offset", "[nn][r
   // Not a tar at all.
   write(dir / "text.tar", Bytes(1024, 'x'));
   CHECK_THROWS_WITH_ALL(TarArchive(dir / "text.tar"), "text.tar", "offset 148");
+}
+
+TEST_CASE("write_png writes what decode_image reads back", "[nn][readers]") {
+  TempDir dir("png");
+  Tensor rgb = rand({3, 5, 7});
+  write_png(dir / "a.png", rgb);
+  Tensor back = read_image(dir / "a.png");
+  CHECK(back.shape() == Dims{3, 5, 7});
+  CHECK(ctdl::testing::max_abs_diff(back, rgb) <= 0.5 / 255 + 1e-6);  // 8-bit rounding only
+  Tensor gray = rand({1, 4, 4}) * 2.0 - 0.5;  // out of range: clamped
+  write_png(dir / "g.png", gray);
+  CHECK(ctdl::testing::max_abs_diff(read_image(dir / "g.png", 1), clamp(gray, 0.0, 1.0)) <= 0.5 / 255 + 1e-6);
+  CHECK_THROWS_WITH_ALL(write_png(dir / "x.png", zeros({2, 3, 3})), "1, 3 or 4 channels");
 }
 
 TEST_CASE("CIFAR-10 reads straight from the shared .tar.gz", "[nn][readers]") {
