@@ -50,28 +50,34 @@ Tensor per_channel(const Tensor& v, const Tensor& x) {
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps) {
   CTDL_CHECK(x.dim() >= 2, "batch_norm: expected input [N, C, ...], got shape ", x.shape());
   const int64_t channels = x.shape()[1];
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
-    CTDL_CHECK(!t->defined() || (t->dim() == 1 && t->shape()[0] == channels), "batch_norm: expected "
-               "per-channel tensors of shape [", channels, "] for input ", x.shape(), ", got ", t->shape());
+    CTDL_CHECK(!t->defined() || (t->dim() == 1 && t->shape()[0] == channels),
+               "batch_norm: expected "
+               "per-channel tensors of shape [",
+               channels, "] for input ", x.shape(), ", got ", t->shape());
   Tensor mean_, var_;
   if (training) {
     Dims dims = all_but_channels(x);
     int64_t count = x.numel() / channels;
-    CTDL_CHECK(count > 1, "batch_norm: training needs more than one value per channel, input ", x.shape());
+    CTDL_CHECK(count > 1, "batch_norm: training needs more than one value per channel, input ",
+               x.shape());
     mean_ = mean(x, dims);
     var_ = var(x, dims, /*correction=*/0);
     if (running_mean.defined()) {
       autograd::NoGradGuard no_grad;
-      Tensor unbiased = var_.detach() * (static_cast<double>(count) / static_cast<double>(count - 1));
+      Tensor unbiased =
+          var_.detach() * (static_cast<double>(count) / static_cast<double>(count - 1));
       Tensor rm = running_mean, rv = running_var;
       rm.copy_(rm * (1.0 - momentum) + mean_.detach() * momentum);
       rv.copy_(rv * (1.0 - momentum) + unbiased * momentum);
     }
   } else {
-    CTDL_CHECK(running_mean.defined() && running_var.defined(), "batch_norm: evaluation mode needs "
+    CTDL_CHECK(running_mean.defined() && running_var.defined(),
+               "batch_norm: evaluation mode needs "
                "running statistics");
     mean_ = running_mean;
     var_ = running_var;
@@ -84,8 +90,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight, const Tensor& bias,
                   double eps) {
-  CTDL_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(), "layer_norm: cannot normalize the "
-             "last ", normalized_dims, " dimensions of a tensor of shape ", x.shape());
+  CTDL_CHECK(normalized_dims >= 1 && normalized_dims <= x.dim(),
+             "layer_norm: cannot normalize the "
+             "last ",
+             normalized_dims, " dimensions of a tensor of shape ", x.shape());
   Dims dims;
   for (int d = x.dim() - normalized_dims; d < x.dim(); ++d) dims.push_back(d);
   Dims tail(x.shape().end() - normalized_dims, x.shape().end());
@@ -99,7 +107,8 @@ Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight, co
   return y;
 }
 
-Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias, double eps) {
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
+                  double eps) {
   CTDL_CHECK(x.dim() >= 2 && groups > 0 && x.shape()[1] % groups == 0, "group_norm: ", groups,
              " groups do not divide the channels of input ", x.shape());
   Dims grouped = {x.shape()[0], groups, -1};
@@ -111,8 +120,10 @@ Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const T
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
-  CTDL_CHECK(x.dim() == 4 && out_h > 0 && out_w > 0, "adaptive_avg_pool2d: expected input [N, C, H, "
-             "W] and a positive output size, got ", x.shape(), " -> ", out_h, "x", out_w);
+  CTDL_CHECK(x.dim() == 4 && out_h > 0 && out_w > 0,
+             "adaptive_avg_pool2d: expected input [N, C, H, "
+             "W] and a positive output size, got ",
+             x.shape(), " -> ", out_h, "x", out_w);
   const int64_t h = x.shape()[2], w = x.shape()[3];
   if (h % out_h == 0 && w % out_w == 0)  // equal windows: one pooling op
     return avg_pool2d(x, {.kernel_h = h / out_h, .kernel_w = w / out_w});

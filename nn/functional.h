@@ -14,7 +14,7 @@
 
 namespace ctdl::nn::functional {
 
-// ---- activations (relu, tanh, sigmoid, softplus are tensor ops) ----------------------------
+// ---- activations (relu, tanh, sigmoid, softplus are tensor ops) ---------------------------------
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 // x·sigmoid(x)
@@ -22,11 +22,11 @@ Tensor silu(const Tensor& x);
 // The tanh approximation 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))); ctdl has no erf.
 Tensor gelu(const Tensor& x);
 
-// ---- regularization ----------------------------------------------------------------------
+// ---- regularization -----------------------------------------------------------------------------
 // Zeroes each element with probability p and scales the rest by 1/(1 - p) when training.
 Tensor dropout(const Tensor& x, double p, bool training, Generator* generator = nullptr);
 
-// ---- normalization -----------------------------------------------------------------------
+// ---- normalization ------------------------------------------------------------------------------
 // x [N, C, ...] normalized per channel. Training uses the batch's statistics and, when
 // running statistics are given, updates them in place: running = (1 - momentum)·running +
 // momentum·batch (the variance unbiased). Evaluation uses the running statistics.
@@ -39,10 +39,10 @@ Tensor layer_norm(const Tensor& x, int normalized_dims, const Tensor& weight = {
                   const Tensor& bias = {}, double eps = 1e-5);
 // x [N, C, ...] normalized over groups of C/groups channels (and all positions); weight and
 // bias (optional) are [C].
-Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight = {}, const Tensor& bias = {},
-                  double eps = 1e-5);
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
 
-// ---- pooling -----------------------------------------------------------------------------
+// ---- pooling ------------------------------------------------------------------------------------
 // x [N, C, H, W] -> [N, C, out_h, out_w]; output cell i averages input rows
 // floor(i·H/out_h) .. ceil((i+1)·H/out_h) - 1 (and likewise for columns), as in PyTorch.
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);

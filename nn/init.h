@@ -52,14 +52,26 @@ void pytorch_default_(Tensor& weight, Tensor& bias, Generator* generator = nullp
 
 // The overloads below accept temporaries (`nn::init::zeros_(m.at("bias"))`): the tensor is a
 // handle, so filling the copy fills the module's parameter.
-inline Tensor uniform_(Tensor&& t, double low = 0.0, double high = 1.0, Generator* g = nullptr) { return uniform_(t, low, high, g); }
-inline Tensor normal_(Tensor&& t, double mean = 0.0, double std = 1.0, Generator* g = nullptr) { return normal_(t, mean, std, g); }
+inline Tensor uniform_(Tensor&& t, double low = 0.0, double high = 1.0, Generator* g = nullptr) {
+  return uniform_(t, low, high, g);
+}
+inline Tensor normal_(Tensor&& t, double mean = 0.0, double std = 1.0, Generator* g = nullptr) {
+  return normal_(t, mean, std, g);
+}
 inline Tensor constant_(Tensor&& t, double value) { return constant_(t, value); }
 inline Tensor zeros_(Tensor&& t) { return zeros_(t); }
 inline Tensor ones_(Tensor&& t) { return ones_(t); }
-inline Tensor xavier_uniform_(Tensor&& t, double gain = 1.0, Generator* g = nullptr) { return xavier_uniform_(t, gain, g); }
-inline Tensor xavier_normal_(Tensor&& t, double gain = 1.0, Generator* g = nullptr) { return xavier_normal_(t, gain, g); }
-inline Tensor kaiming_uniform_(Tensor&& t, KaimingOptions o = {}, Generator* g = nullptr) { return kaiming_uniform_(t, o, g); }
-inline Tensor kaiming_normal_(Tensor&& t, KaimingOptions o = {}, Generator* g = nullptr) { return kaiming_normal_(t, o, g); }
+inline Tensor xavier_uniform_(Tensor&& t, double gain = 1.0, Generator* g = nullptr) {
+  return xavier_uniform_(t, gain, g);
+}
+inline Tensor xavier_normal_(Tensor&& t, double gain = 1.0, Generator* g = nullptr) {
+  return xavier_normal_(t, gain, g);
+}
+inline Tensor kaiming_uniform_(Tensor&& t, KaimingOptions o = {}, Generator* g = nullptr) {
+  return kaiming_uniform_(t, o, g);
+}
+inline Tensor kaiming_normal_(Tensor&& t, KaimingOptions o = {}, Generator* g = nullptr) {
+  return kaiming_normal_(t, o, g);
+}
 
 }  // namespace ctdl::nn::init

@@ -9,9 +9,12 @@ namespace {
 
 Tensor reduce(const Tensor& loss, Reduction reduction) {
   switch (reduction) {
-    case Reduction::Mean: return loss.mean();
-    case Reduction::Sum: return loss.sum();
-    case Reduction::None: return loss;
+    case Reduction::Mean:
+      return loss.mean();
+    case Reduction::Sum:
+      return loss.sum();
+    case Reduction::None:
+      return loss;
   }
   return loss;
 }
@@ -24,16 +27,21 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
 // Checks class targets against [N, C, d...] scores and returns them as [N, 1, d...] indices.
 Tensor class_index(const Tensor& scores, const Tensor& target, const char* op) {
   CTDL_CHECK(scores.dim() >= 2, op, ": expected scores [N, C, ...], got ", scores.shape());
-  CTDL_CHECK(target.dtype() == DType::Int64, op, ": targets must be int64 class indices, got ", target.dtype());
+  CTDL_CHECK(target.dtype() == DType::Int64, op, ": targets must be int64 class indices, got ",
+             target.dtype());
   Dims expected = scores.shape();
   expected.erase(1);
-  CTDL_CHECK(target.shape() == expected, op, ": targets of shape ", target.shape(), " do not match "
-             "scores ", scores.shape(), " (expected ", expected, ")");
+  CTDL_CHECK(target.shape() == expected, op, ": targets of shape ", target.shape(),
+             " do not match "
+             "scores ",
+             scores.shape(), " (expected ", expected, ")");
   const int64_t classes = scores.shape()[1];
   if (target.numel() > 0) {
     int64_t lo = target.min().item<int64_t>(), hi = target.max().item<int64_t>();
-    CTDL_CHECK(lo >= 0 && hi < classes, op, ": class indices must be in [0, ", classes, "), got values "
-               "from ", lo, " to ", hi);
+    CTDL_CHECK(lo >= 0 && hi < classes, op, ": class indices must be in [0, ", classes,
+               "), got values "
+               "from ",
+               lo, " to ", hi);
   }
   return target.unsqueeze(1);
 }
@@ -58,8 +66,10 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions o) {
-  CTDL_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0, "cross_entropy: label_smoothing "
-             "must be in [0, 1], got ", o.label_smoothing);
+  CTDL_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing <= 1.0,
+             "cross_entropy: label_smoothing "
+             "must be in [0, 1], got ",
+             o.label_smoothing);
   Tensor index = class_index(logits, target, "cross_entropy");
   Tensor log_p = log_softmax(logits, 1);
   Tensor loss = -gather(log_p, 1, index).squeeze(1);
@@ -68,8 +78,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
   return reduce(loss, o.reduction);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction,
-                                        const Tensor& pos_weight) {
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction, const Tensor& pos_weight) {
   check_same_shape(logits, target, "binary_cross_entropy_with_logits");
   // -log σ(x) = softplus(-x) and -log(1 - σ(x)) = softplus(x).
   Tensor positive = softplus(-logits), negative = softplus(logits);

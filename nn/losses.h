@@ -25,7 +25,8 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, double delta = 1.0,
 
 // Negative log-likelihood of class `target` under log-probabilities `log_probs` [N, C] (or
 // [N, C, d...] with targets [N, d...]).
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
+                Reduction reduction = Reduction::Mean);
 
 struct CrossEntropyOptions {
   // With smoothing ε the target is (1 - ε)·one_hot + ε/C: loss = (1 - ε)·nll + ε·mean_c(-log p_c).

@@ -80,7 +80,8 @@ const std::string& Module::type_name() const { return state_->type_name; }
 Tensor Module::register_parameter(const std::string& name, Tensor value, bool requires_grad) {
   check_name(*state_, name, "register_parameter");
   CTDL_CHECK(value.defined(), "register_parameter: '", name, "' is an undefined tensor");
-  CTDL_CHECK(value.is_leaf(), "register_parameter: '", name, "' must be a leaf tensor (it was "
+  CTDL_CHECK(value.is_leaf(), "register_parameter: '", name,
+             "' must be a leaf tensor (it was "
              "computed from others); pass value.detach()");
   if (requires_grad) value.requires_grad_(true);
   state_->parameters.emplace_back(name, value);
@@ -104,7 +105,7 @@ void Module::add_child(const std::string& name, const Module& child, const std::
   state_->children.emplace_back(name, child);
 }
 
-// ---- traversal ---------------------------------------------------------------------------------
+// ---- traversal ----------------------------------------------------------------------------------
 
 std::vector<std::pair<std::string, Module>> Module::named_modules() const {
   std::vector<std::pair<std::string, Module>> out;
@@ -119,7 +120,9 @@ std::vector<std::pair<std::string, Module>> Module::named_modules() const {
   return out;
 }
 
-std::vector<std::pair<std::string, Module>> Module::named_children() const { return state_->children; }
+std::vector<std::pair<std::string, Module>> Module::named_children() const {
+  return state_->children;
+}
 
 namespace {
 
@@ -143,11 +146,13 @@ TensorList values(const NamedTensors& named) {
 }  // namespace
 
 NamedTensors Module::named_parameters() const {
-  return collect(named_modules(), [](const Module& m) -> const NamedTensors& { return m.state_->parameters; });
+  return collect(named_modules(),
+                 [](const Module& m) -> const NamedTensors& { return m.state_->parameters; });
 }
 
 NamedTensors Module::named_buffers() const {
-  return collect(named_modules(), [](const Module& m) -> const NamedTensors& { return m.state_->buffers; });
+  return collect(named_modules(),
+                 [](const Module& m) -> const NamedTensors& { return m.state_->buffers; });
 }
 
 TensorList Module::parameters() const { return values(named_parameters()); }
@@ -177,11 +182,11 @@ Tensor Module::at(const std::string& name) const {
     if (n == name) return t;
   std::string names;
   for (const auto& [n, t] : all) names += (names.empty() ? "" : ", ") + n;
-  fail("Module::at: a ", type_name(), " has no parameter or buffer named '", name, "' (it has: ",
-       names.empty() ? "none" : names, ")");
+  fail("Module::at: a ", type_name(), " has no parameter or buffer named '", name,
+       "' (it has: ", names.empty() ? "none" : names, ")");
 }
 
-// ---- state changes -------------------------------------------------------------------------------
+// ---- state changes ------------------------------------------------------------------------------
 
 void Module::train(bool on) {
   for (auto& [prefix, m] : named_modules()) m.state_->training = on;
@@ -217,7 +222,8 @@ Module& Module::to(Device device) {
 Module& Module::to(DType dtype) {
   CTDL_CHECK(is_floating(dtype), "Module::to: parameters must stay floating, got ", dtype);
   // Integer buffers (counters) keep their type; floating ones follow the parameters.
-  convert_all(*this, [&](const Tensor& t, bool) { return t.is_floating_point() ? t.to(dtype) : t; });
+  convert_all(*this,
+              [&](const Tensor& t, bool) { return t.is_floating_point() ? t.to(dtype) : t; });
   return *this;
 }
 
@@ -226,13 +232,13 @@ Module& Module::to(Device device, DType dtype) {
   return to(dtype);
 }
 
-// ---- loading -------------------------------------------------------------------------------------
+// ---- loading ------------------------------------------------------------------------------------
 
 void Module::load_state_dict(const NamedTensors& state, const std::string& source) {
   assign_named(state_dict(), state, source, "the " + type_name());
 }
 
-// ---- printing ------------------------------------------------------------------------------------
+// ---- printing -----------------------------------------------------------------------------------
 
 void Module::print(std::ostream& out, const std::string& name, int depth) const {
   out << std::string(2 * depth, ' ') << (name.empty() ? "" : name + ": ") << type_name();

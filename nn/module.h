@@ -60,7 +60,7 @@ class Module {
   Module& operator=(const Module&) = default;
   Module& operator=(Module&&) noexcept = default;
 
-  // ---- what the module holds (children's entries get dotted names: "fc1.weight") --------
+  // ---- what the module holds (children's entries get dotted names: "fc1.weight") ----------------
   TensorList parameters() const;  // each parameter once, even when shared
   NamedTensors named_parameters() const;
   TensorList buffers() const;
@@ -77,7 +77,7 @@ class Module {
   Tensor at(const std::string& name) const;
   bool contains(const std::string& name) const;
 
-  // ---- state changes (they reach every descendant) --------------------------------------
+  // ---- state changes (they reach every descendant) ----------------------------------------------
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const;

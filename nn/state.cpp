@@ -7,8 +7,8 @@
 
 namespace ctdl::nn {
 
-void assign_named(const NamedTensors& targets, const NamedTensors& values, const std::string& source,
-                  const std::string& destination) {
+void assign_named(const NamedTensors& targets, const NamedTensors& values,
+                  const std::string& source, const std::string& destination) {
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : values) given[name] = &t;
   std::vector<std::string> problems;
@@ -25,16 +25,18 @@ void assign_named(const NamedTensors& targets, const NamedTensors& values, const
       problems.push_back(str("'", name, "' has shape ", value.shape(), " in ", source, " but ",
                              target.shape(), " in ", destination));
     else if (value.dtype() != target.dtype())
-      problems.push_back(str("'", name, "' is ", value.dtype(), " in ", source, " but ", target.dtype(),
-                             " in ", destination));
+      problems.push_back(str("'", name, "' is ", value.dtype(), " in ", source, " but ",
+                             target.dtype(), " in ", destination));
     else
       copies.emplace_back(target, value);
   }
   for (const auto& [name, t] : given)
-    problems.push_back(str("unexpected '", name, "' (", t->dtype(), " ", t->shape(), ") in ", source));
+    problems.push_back(
+        str("unexpected '", name, "' (", t->dtype(), " ", t->shape(), ") in ", source));
   if (!problems.empty()) {
-    std::string message = str("load: ", problems.size(), problems.size() == 1 ? " mismatch" : " mismatches",
-                              " between ", source, " and ", destination, ":");
+    std::string message =
+        str("load: ", problems.size(), problems.size() == 1 ? " mismatch" : " mismatches",
+            " between ", source, " and ", destination, ":");
     for (const std::string& p : problems) message += "\n  " + p;
     fail(message);
   }
@@ -51,7 +53,8 @@ void load_state(const StateLoad& load, const NamedTensors& values, const std::st
 NamedTensors with_prefix_removed(const NamedTensors& named, const std::string& prefix) {
   NamedTensors out;
   for (const auto& [name, t] : named)
-    if (name.compare(0, prefix.size(), prefix) == 0) out.emplace_back(name.substr(prefix.size()), t);
+    if (name.compare(0, prefix.size(), prefix) == 0)
+      out.emplace_back(name.substr(prefix.size()), t);
   return out;
 }
 

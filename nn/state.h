@@ -17,8 +17,8 @@ namespace ctdl::nn {
 // Copies values[name] into targets[name] for every target (no autograd recorded). Throws,
 // before copying anything, if a target is missing from values, a value has no target, or a
 // shape or dtype differs.
-void assign_named(const NamedTensors& targets, const NamedTensors& values, const std::string& source,
-                  const std::string& destination);
+void assign_named(const NamedTensors& targets, const NamedTensors& values,
+                  const std::string& source, const std::string& destination);
 
 // How an object (a module, an optimizer, a scheduler) takes a saved state: the tensors to
 // copy it into — their names, shapes and dtypes are what loading checks — and what to do

@@ -14,8 +14,8 @@ struct Cnn : nn::Module {
   nn::MaxPool2d pool{2};
 
   Tensor operator()(const Tensor& x) const {
-    Tensor h = pool(relu(conv1(x)));   // [N, 32, 14, 14]
-    h = pool(relu(conv2(h)));          // [N, 64, 7, 7]
+    Tensor h = pool(relu(conv1(x)));  // [N, 32, 14, 14]
+    h = pool(relu(conv2(h)));         // [N, 64, 7, 7]
     return fc(h.flatten(1));
   }
 };
@@ -24,8 +24,9 @@ struct Cnn : nn::Module {
 struct CnnConfig : MnistConfig {
   CnnConfig() { epochs = 10; }
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CnnConfig, epochs, batch_size, optimizer, lr, weight_decay,
-                                                label_smoothing, crop_padding, holdout, train_limit, seed, prefetch)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CnnConfig, epochs, batch_size, optimizer, lr,
+                                                weight_decay, label_smoothing, crop_padding,
+                                                holdout, train_limit, seed, prefetch)
 
 void run_cnn(nn::Run& run, const CnnConfig& config) {
   manual_seed(static_cast<uint64_t>(config.seed));
@@ -35,7 +36,8 @@ void run_cnn(nn::Run& run, const CnnConfig& config) {
 
 const nn::RegisterExample<CnnConfig> registration{{
     .name = "mnist-cnn",
-    .description = "MNIST digits with a two-layer CNN (target: >= 98% held-out accuracy with --quick)",
+    .description =
+        "MNIST digits with a two-layer CNN (target: >= 98% held-out accuracy with --quick)",
     .quick = {{"epochs", 4}},
     .run = run_cnn,
 }};

@@ -8,8 +8,8 @@ namespace {
 
 struct Mlp : nn::Module {
   nn::Sequential layers = register_module(
-      "layers", nn::Sequential(nn::Flatten(), nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 256), nn::ReLU(),
-                               nn::Linear(256, 10)));
+      "layers", nn::Sequential(nn::Flatten(), nn::Linear(784, 256), nn::ReLU(),
+                               nn::Linear(256, 256), nn::ReLU(), nn::Linear(256, 10)));
   Tensor operator()(const Tensor& x) const { return layers(x); }
 };
 
@@ -21,7 +21,8 @@ void run_mlp(nn::Run& run, const MnistConfig& config) {
 
 const nn::RegisterExample<MnistConfig> registration{{
     .name = "mnist-mlp",
-    .description = "MNIST digits with a 784-256-256-10 MLP (target: >= 97% held-out accuracy with --quick)",
+    .description =
+        "MNIST digits with a 784-256-256-10 MLP (target: >= 97% held-out accuracy with --quick)",
     .quick = {{"epochs", 15}},
     .run = run_mlp,
 }};

@@ -40,7 +40,8 @@ int main() {
       total += loss.item();
     }
     log.write({{"epoch", epoch}, {"train_loss", total / loader.size()}});
-    if (epoch % 25 == 0) std::cout << "epoch " << epoch << "  loss " << total / loader.size() << "\n";
+    if (epoch % 25 == 0)
+      std::cout << "epoch " << epoch << "  loss " << total / loader.size() << "\n";
   }
 
   // 4. Plot: every key with "loss" in its name, against the epoch, into runs/fit/loss.png.

@@ -23,7 +23,9 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-uint64_t epoch_seed(uint64_t seed, int64_t epoch) { return mix(mix(seed) ^ static_cast<uint64_t>(epoch)); }
+uint64_t epoch_seed(uint64_t seed, int64_t epoch) {
+  return mix(mix(seed) ^ static_cast<uint64_t>(epoch));
+}
 
 }  // namespace
 
@@ -33,8 +35,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   CTDL_CHECK(dataset_ != nullptr, "DataLoader: no dataset");
   CTDL_CHECK(o.batch_size > 0, "DataLoader: batch_size must be positive, got ", o.batch_size);
   CTDL_CHECK(o.prefetch >= 0, "DataLoader: prefetch must be >= 0, got ", o.prefetch);
-  CTDL_CHECK(o.num_shards > 0 && o.shard >= 0 && o.shard < o.num_shards, "DataLoader: shard ", o.shard,
-             " of ", o.num_shards, " does not exist");
+  CTDL_CHECK(o.num_shards > 0 && o.shard >= 0 && o.shard < o.num_shards, "DataLoader: shard ",
+             o.shard, " of ", o.num_shards, " does not exist");
 }
 
 int64_t DataLoader::num_examples() const {
@@ -66,13 +68,15 @@ std::vector<int64_t> DataLoader::order(int64_t epoch) const {
 }
 
 Example DataLoader::batch(int64_t epoch, int64_t b) const {
-  CTDL_CHECK(b >= 0 && b < size(), "DataLoader::batch: batch ", b, " out of range for ", size(), " batches");
+  CTDL_CHECK(b >= 0 && b < size(), "DataLoader::batch: batch ", b, " out of range for ", size(),
+             " batches");
   return load(epoch, order(epoch), b);
 }
 
 Example DataLoader::load(int64_t epoch, const std::vector<int64_t>& indices, int64_t b) const {
   int64_t begin = b * options_.batch_size;
-  int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(indices.size()));
+  int64_t end =
+      std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(indices.size()));
   std::vector<int64_t> chosen(indices.begin() + begin, indices.begin() + end);
   autograd::NoGradGuard no_grad;
   if (!options_.transform) return dataset_->get_batch(chosen);
@@ -88,7 +92,7 @@ Example DataLoader::load(int64_t epoch, const std::vector<int64_t>& indices, int
   return collate(examples);
 }
 
-// ---- iteration -------------------------------------------------------------------------------
+// ---- iteration ----------------------------------------------------------------------------------
 
 struct DataLoader::Iterator::Epoch {
   struct Item {
@@ -102,7 +106,8 @@ struct DataLoader::Iterator::Epoch {
   std::atomic<bool> stop{false};
   std::thread producer;
 
-  Epoch(const DataLoader* l, int64_t e) : loader(l), epoch(e), batches(l->size()), order(l->order(e)) {
+  Epoch(const DataLoader* l, int64_t e)
+      : loader(l), epoch(e), batches(l->size()), order(l->order(e)) {
     if (loader->options().prefetch == 0 || batches == 0) return;
     queue.set_capacity(loader->options().prefetch);
     producer = std::thread([this] {

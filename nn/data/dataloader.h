@@ -34,8 +34,8 @@ struct DataLoaderOptions {
   bool shuffle = false;
   bool drop_last = false;  // drop a last batch smaller than batch_size
   uint64_t seed = 0;
-  int64_t prefetch = 2;    // batches prepared ahead; 0 loads each batch when it is asked for
-  Transform transform;     // applied to each example's input; empty: none
+  int64_t prefetch = 2;  // batches prepared ahead; 0 loads each batch when it is asked for
+  Transform transform;   // applied to each example's input; empty: none
   int64_t num_shards = 1;
   int64_t shard = 0;
 };
@@ -43,10 +43,13 @@ struct DataLoaderOptions {
 class DataLoader {
  public:
   DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options);
+  // A dataset passed by value is moved into shared ownership.
+  // clang-format off
   template <class D>
     requires std::is_base_of_v<Dataset, D>
   DataLoader(D dataset, DataLoaderOptions options)
       : DataLoader(std::make_shared<D>(std::move(dataset)), std::move(options)) {}
+  // clang-format on
 
   // Batches per epoch.
   int64_t size() const;

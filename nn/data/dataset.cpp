@@ -17,10 +17,12 @@ Example collate(const std::vector<Example>& examples) {
   TensorList inputs, targets;
   for (size_t i = 0; i < examples.size(); ++i) {
     const Example& e = examples[i];
-    CTDL_CHECK(e.input.shape() == examples[0].input.shape() && e.target.shape() == examples[0].target.shape(),
+    CTDL_CHECK(e.input.shape() == examples[0].input.shape() &&
+                   e.target.shape() == examples[0].target.shape(),
                "collate: example ", i, " of the batch has input ", e.input.shape(), " and target ",
                e.target.shape(), " but example 0 has ", examples[0].input.shape(), " and ",
-               examples[0].target.shape(), "; batched examples need equal shapes (resize or crop them)");
+               examples[0].target.shape(),
+               "; batched examples need equal shapes (resize or crop them)");
     inputs.push_back(e.input);
     targets.push_back(e.target);
   }
@@ -32,37 +34,41 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor targets)
   CTDL_CHECK(inputs_.defined() && targets_.defined() && inputs_.dim() >= 1 && targets_.dim() >= 1 &&
                  inputs_.shape()[0] == targets_.shape()[0],
              "TensorDataset: inputs and targets need the same first dimension, got ",
-             inputs_.defined() ? inputs_.shape() : Dims{}, " and ", targets_.defined() ? targets_.shape() : Dims{});
+             inputs_.defined() ? inputs_.shape() : Dims{}, " and ",
+             targets_.defined() ? targets_.shape() : Dims{});
 }
 
 Example TensorDataset::get(int64_t index) const {
-  CTDL_CHECK(index >= 0 && index < size(), "TensorDataset: index ", index, " out of range for ", size(),
-             " examples");
+  CTDL_CHECK(index >= 0 && index < size(), "TensorDataset: index ", index, " out of range for ",
+             size(), " examples");
   return {inputs_.select(0, index), targets_.select(0, index)};
 }
 
 Example TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
   for (int64_t i : indices)
-    CTDL_CHECK(i >= 0 && i < size(), "TensorDataset: index ", i, " out of range for ", size(), " examples");
-  Tensor index = tensor(indices, {static_cast<int64_t>(indices.size())}, {.device = inputs_.device()});
+    CTDL_CHECK(i >= 0 && i < size(), "TensorDataset: index ", i, " out of range for ", size(),
+               " examples");
+  Tensor index =
+      tensor(indices, {static_cast<int64_t>(indices.size())}, {.device = inputs_.device()});
   return {index_select(inputs_, 0, index), index_select(targets_, 0, index.to(targets_.device()))};
 }
 
 TensorDataset TensorDataset::slice(int64_t begin, int64_t end) const {
-  CTDL_CHECK(0 <= begin && begin <= end && end <= size(), "TensorDataset::slice: [", begin, ", ", end,
-             ") is not within the ", size(), " examples");
+  CTDL_CHECK(0 <= begin && begin <= end && end <= size(), "TensorDataset::slice: [", begin, ", ",
+             end, ") is not within the ", size(), " examples");
   return {inputs_.narrow(0, begin, end - begin), targets_.narrow(0, begin, end - begin)};
 }
 
 Subset::Subset(std::shared_ptr<const Dataset> dataset, std::vector<int64_t> indices)
     : dataset_(std::move(dataset)), indices_(std::move(indices)) {
   for (int64_t i : indices_)
-    CTDL_CHECK(i >= 0 && i < dataset_->size(), "Subset: index ", i, " out of range for ", dataset_->size(),
-               " examples");
+    CTDL_CHECK(i >= 0 && i < dataset_->size(), "Subset: index ", i, " out of range for ",
+               dataset_->size(), " examples");
 }
 
 Example Subset::get(int64_t index) const {
-  CTDL_CHECK(index >= 0 && index < size(), "Subset: index ", index, " out of range for ", size(), " examples");
+  CTDL_CHECK(index >= 0 && index < size(), "Subset: index ", index, " out of range for ", size(),
+             " examples");
   return dataset_->get(indices_[index]);
 }
 

@@ -48,23 +48,27 @@ std::vector<uint8_t> gunzip(std::span<const uint8_t> compressed, const std::stri
         continue;
       }
       inflateEnd(&z);
-      fail("gunzip: ", name, ": ", rest, " bytes of trailing garbage after the gzip stream at compressed "
-           "offset ", offset);
+      fail("gunzip: ", name, ": ", rest,
+           " bytes of trailing garbage after the gzip stream at compressed "
+           "offset ",
+           offset);
     }
     if (rc != Z_OK && !(rc == Z_BUF_ERROR && produced > 0)) {
-      std::string reason = z.msg ? z.msg : (rc == Z_BUF_ERROR ? "the data ends before the stream does"
-                                                               : "zlib error " + std::to_string(rc));
+      std::string reason = z.msg ? z.msg
+                                 : (rc == Z_BUF_ERROR ? "the data ends before the stream does"
+                                                      : "zlib error " + std::to_string(rc));
       inflateEnd(&z);
       if (rc == Z_BUF_ERROR)
-        fail("gunzip: ", name, ": truncated gzip data: it ends at compressed offset ", offset, " after ",
-             out.size(), " decompressed bytes, before the end of the stream");
+        fail("gunzip: ", name, ": truncated gzip data: it ends at compressed offset ", offset,
+             " after ", out.size(), " decompressed bytes, before the end of the stream");
       fail("gunzip: ", name, ": corrupt gzip data near compressed offset ", offset, ": ", reason);
     }
     if (out.size() > kLimit) {
       inflateEnd(&z);
       fail("gunzip: ", name, ": more than ", kLimit, " bytes decompressed; refusing to go on");
     }
-    if (z.avail_in == 0 && fed < compressed.size()) {  // more than 4 GiB of input: feed the next part
+    if (z.avail_in == 0 &&
+        fed < compressed.size()) {  // more than 4 GiB of input: feed the next part
       z.avail_in = static_cast<uInt>(std::min<size_t>(compressed.size() - fed, UINT32_MAX));
       fed += z.avail_in;
     }
@@ -91,8 +95,8 @@ uint64_t parse_number(const uint8_t* field, size_t length, const std::string& pa
   if (field[0] & 0x80) {  // base-256
     uint64_t v = field[0] & 0x7f;
     for (size_t i = 1; i < length; ++i) {
-      CTDL_CHECK(v < (uint64_t(1) << 55), "tar: ", path, ": the ", what, " field at offset ", offset,
-                 " is too large");
+      CTDL_CHECK(v < (uint64_t(1) << 55), "tar: ", path, ": the ", what, " field at offset ",
+                 offset, " is too large");
       v = (v << 8) | field[i];
     }
     return v;
@@ -101,8 +105,9 @@ uint64_t parse_number(const uint8_t* field, size_t length, const std::string& pa
   size_t i = 0;
   while (i < length && field[i] == ' ') ++i;
   for (; i < length && field[i] != 0 && field[i] != ' '; ++i) {
-    CTDL_CHECK(field[i] >= '0' && field[i] <= '7', "tar: ", path, ": the ", what, " field at offset ",
-               offset, " is not an octal number (not a tar archive, or a corrupt header)");
+    CTDL_CHECK(field[i] >= '0' && field[i] <= '7', "tar: ", path, ": the ", what,
+               " field at offset ", offset,
+               " is not an octal number (not a tar archive, or a corrupt header)");
     CTDL_CHECK(v < (uint64_t(1) << 60), "tar: ", path, ": the ", what, " field at offset ", offset,
                " is too large");
     v = v * 8 + (field[i] - '0');
@@ -132,12 +137,13 @@ TarArchive::TarArchive(const std::string& path) : path_(path), bytes_(read_maybe
     // The checksum counts the header with its own field read as spaces.
     uint64_t expected = parse_number(h + 148, 8, path, pos + 148, "checksum"), sum = 0;
     for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : h[i];
-    CTDL_CHECK(sum == expected, "tar: ", path, ": bad header checksum at offset ", pos, " (stored ", expected,
-               ", computed ", sum, "): not a tar archive, or a corrupt one");
+    CTDL_CHECK(sum == expected, "tar: ", path, ": bad header checksum at offset ", pos, " (stored ",
+               expected, ", computed ", sum, "): not a tar archive, or a corrupt one");
     uint64_t size = parse_number(h + 124, 12, path, pos + 124, "size");
     uint64_t data = pos + kBlock;
-    CTDL_CHECK(size <= total - data, "tar: ", path, ": truncated: the member whose header is at offset ",
-               pos, " needs ", size, " bytes of data from offset ", data, " but the archive ends at ", total);
+    CTDL_CHECK(size <= total - data, "tar: ", path,
+               ": truncated: the member whose header is at offset ", pos, " needs ", size,
+               " bytes of data from offset ", data, " but the archive ends at ", total);
     char type = static_cast<char>(h[156]);
     std::string name = field_string(h, 100);
     if (std::memcmp(h + 257, "ustar", 5) == 0) {
@@ -151,7 +157,8 @@ TarArchive::TarArchive(const std::string& path) : path_(path), bytes_(read_maybe
       size_t at = records.find(" path=");
       if (at != std::string::npos) {
         size_t end = records.find('\n', at);
-        long_name = records.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+        long_name =
+            records.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
       }
     } else {
       if (!long_name.empty()) name = long_name, long_name.clear();

@@ -17,12 +17,15 @@ namespace fs = std::filesystem;
 
 bool is_image(const std::string& name) {
   std::string ext = fs::path(name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
 
 bool is_archive(const std::string& path) {
-  auto ends = [&](const std::string& s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
+  auto ends = [&](const std::string& s) {
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
   return ends(".tar") || ends(".tar.gz") || ends(".tgz");
 }
 
@@ -30,8 +33,8 @@ bool is_archive(const std::string& path) {
 
 ImageFolder::ImageFolder(const std::string& path, ImageFolderOptions options)
     : path_(path), options_(std::move(options)) {
-  CTDL_CHECK(options_.channels == 1 || options_.channels == 3, "ImageFolder: channels must be 1 or 3, got ",
-             options_.channels);
+  CTDL_CHECK(options_.channels == 1 || options_.channels == 3,
+             "ImageFolder: channels must be 1 or 3, got ", options_.channels);
   // class name -> sorted image names
   std::map<std::string, std::vector<std::pair<std::string, int64_t>>> found;
   if (is_archive(path)) {
@@ -45,7 +48,8 @@ ImageFolder::ImageFolder(const std::string& path, ImageFolderOptions options)
         size_t slash = m.name.find('/');
         std::string first = slash == std::string::npos ? "" : m.name.substr(0, slash);
         if (first.empty() || (!top.empty() && first != top)) single = false;
-        nested = nested || (slash != std::string::npos && m.name.find('/', slash + 1) != std::string::npos);
+        nested = nested ||
+                 (slash != std::string::npos && m.name.find('/', slash + 1) != std::string::npos);
         top = first;
       }
       if (single && nested) root = top;
@@ -59,11 +63,13 @@ ImageFolder::ImageFolder(const std::string& path, ImageFolderOptions options)
       if (slash == std::string::npos || rest.find('/', slash + 1) != std::string::npos) continue;
       found[rest.substr(0, slash)].emplace_back(name, static_cast<int64_t>(i));
     }
-    CTDL_CHECK(!found.empty(), "ImageFolder: the archive ", path, " has no images in class folders under '",
-               prefix.empty() ? "its top" : prefix, "' (expected CLASS/IMAGE.jpg members)");
+    CTDL_CHECK(!found.empty(), "ImageFolder: the archive ", path,
+               " has no images in class folders under '", prefix.empty() ? "its top" : prefix,
+               "' (expected CLASS/IMAGE.jpg members)");
   } else {
     fs::path root = options_.folder.empty() ? fs::path(path) : fs::path(path) / options_.folder;
-    CTDL_CHECK(fs::is_directory(root), "ImageFolder: '", root.string(), "' is neither a directory nor a .tar, "
+    CTDL_CHECK(fs::is_directory(root), "ImageFolder: '", root.string(),
+               "' is neither a directory nor a .tar, "
                ".tar.gz or .tgz archive");
     for (const auto& entry : fs::directory_iterator(root)) {
       if (!entry.is_directory()) continue;
@@ -71,7 +77,8 @@ ImageFolder::ImageFolder(const std::string& path, ImageFolderOptions options)
         if (file.is_regular_file() && is_image(file.path().string()))
           found[entry.path().filename().string()].emplace_back(file.path().string(), -1);
     }
-    CTDL_CHECK(!found.empty(), "ImageFolder: '", root.string(), "' has no class folders with images in them "
+    CTDL_CHECK(!found.empty(), "ImageFolder: '", root.string(),
+               "' has no class folders with images in them "
                "(expected ROOT/CLASS/IMAGE.jpg)");
   }
   for (auto& [cls, images] : found) {
@@ -88,7 +95,8 @@ std::string ImageFolder::source(int64_t index) const {
 }
 
 Example ImageFolder::get(int64_t index) const {
-  CTDL_CHECK(index >= 0 && index < size(), "ImageFolder: index ", index, " out of range for ", size(), " images");
+  CTDL_CHECK(index >= 0 && index < size(), "ImageFolder: index ", index, " out of range for ",
+             size(), " images");
   const Item& item = items_[index];
   Tensor image;
   if (archive_) {

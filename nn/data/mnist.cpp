@@ -25,29 +25,32 @@ uint32_t big_endian_u32(const uint8_t* p) {
 Idx read_idx(const std::string& path, int expected_dims) {
   Idx idx{read_maybe_gzip(path), {}, 0};
   const std::vector<uint8_t>& b = idx.bytes;
-  CTDL_CHECK(b.size() >= 4, "idx: ", path, ": truncated: ", b.size(), " bytes, shorter than the 4-byte magic");
+  CTDL_CHECK(b.size() >= 4, "idx: ", path, ": truncated: ", b.size(),
+             " bytes, shorter than the 4-byte magic");
   uint32_t magic = big_endian_u32(b.data());
   CTDL_CHECK(b[0] == 0 && b[1] == 0 && b[2] == 0x08 && b[3] == expected_dims, "idx: ", path,
-             ": wrong magic number 0x", std::hex, magic, std::dec, " at offset 0 (expected 0x0000080",
-             expected_dims, ": unsigned bytes in ", expected_dims, " dimension", expected_dims > 1 ? "s" : "",
-             ")");
+             ": wrong magic number 0x", std::hex, magic, std::dec,
+             " at offset 0 (expected 0x0000080", expected_dims, ": unsigned bytes in ",
+             expected_dims, " dimension", expected_dims > 1 ? "s" : "", ")");
   idx.data_offset = 4 + 4 * static_cast<size_t>(expected_dims);
-  CTDL_CHECK(b.size() >= idx.data_offset, "idx: ", path, ": truncated header: ", b.size(), " bytes, but ",
-             expected_dims, " dimensions need ", idx.data_offset);
+  CTDL_CHECK(b.size() >= idx.data_offset, "idx: ", path, ": truncated header: ", b.size(),
+             " bytes, but ", expected_dims, " dimensions need ", idx.data_offset);
   uint64_t count = 1;
   for (int d = 0; d < expected_dims; ++d) {
     uint32_t n = big_endian_u32(b.data() + 4 + 4 * d);
     idx.dims.push_back(n);
     // Checked before multiplying, so the product cannot overflow.
-    CTDL_CHECK(n == 0 || count <= b.size() / n, "idx: ", path, ": dimension ", d, " at offset ", 4 + 4 * d,
-               " is ", n, ", more data than the file holds (", b.size(), " bytes)");
+    CTDL_CHECK(n == 0 || count <= b.size() / n, "idx: ", path, ": dimension ", d, " at offset ",
+               4 + 4 * d, " is ", n, ", more data than the file holds (", b.size(), " bytes)");
     count *= n;
   }
   uint64_t have = b.size() - idx.data_offset;
-  CTDL_CHECK(have >= count, "idx: ", path, ": truncated: the header promises ", count, " bytes of data from "
-             "offset ", idx.data_offset, " but only ", have, " follow");
-  CTDL_CHECK(have == count, "idx: ", path, ": ", have - count, " unexpected bytes after the data, at offset ",
-             idx.data_offset + count);
+  CTDL_CHECK(have >= count, "idx: ", path, ": truncated: the header promises ", count,
+             " bytes of data from "
+             "offset ",
+             idx.data_offset, " but only ", have, " follow");
+  CTDL_CHECK(have == count, "idx: ", path, ": ", have - count,
+             " unexpected bytes after the data, at offset ", idx.data_offset + count);
   return idx;
 }
 
@@ -70,8 +73,8 @@ Tensor read_idx_labels(const std::string& path, int64_t max_label) {
   int64_t* out = labels.data<int64_t>();
   const uint8_t* in = idx.bytes.data() + idx.data_offset;
   for (int64_t i = 0; i < n; ++i) {
-    CTDL_CHECK(in[i] <= max_label, "idx: ", path, ": label ", int(in[i]), " at offset ", idx.data_offset + i,
-               " is out of range [0, ", max_label, "]");
+    CTDL_CHECK(in[i] <= max_label, "idx: ", path, ": label ", int(in[i]), " at offset ",
+               idx.data_offset + i, " is out of range [0, ", max_label, "]");
     out[i] = in[i];
   }
   return labels;
@@ -88,8 +91,8 @@ std::string find(const std::filesystem::path& dir, const std::string& stem) {
 
 TensorDataset pair(const std::string& images_path, const std::string& labels_path) {
   Tensor images = read_idx_images(images_path), labels = read_idx_labels(labels_path);
-  CTDL_CHECK(images.shape()[0] == labels.shape()[0], "load_mnist: ", images_path, " has ", images.shape()[0],
-             " images but ", labels_path, " has ", labels.shape()[0], " labels");
+  CTDL_CHECK(images.shape()[0] == labels.shape()[0], "load_mnist: ", images_path, " has ",
+             images.shape()[0], " images but ", labels_path, " has ", labels.shape()[0], " labels");
   return {images, labels};
 }
 
@@ -97,23 +100,28 @@ TensorDataset pair(const std::string& images_path, const std::string& labels_pat
 
 Mnist load_mnist(const std::string& directory, MnistOptions options) {
   std::filesystem::path dir(directory);
-  CTDL_CHECK(std::filesystem::is_directory(dir), "load_mnist: '", directory, "' is not a directory");
-  std::string test_images = find(dir, "t10k-images-idx3-ubyte"), test_labels = find(dir, "t10k-labels-idx1-ubyte");
-  std::string train_images = find(dir, "train-images-idx3-ubyte"), train_labels = find(dir, "train-labels-idx1-ubyte");
-  CTDL_CHECK(!test_images.empty() && !test_labels.empty(), "load_mnist: '", directory, "' has no "
+  CTDL_CHECK(std::filesystem::is_directory(dir), "load_mnist: '", directory,
+             "' is not a directory");
+  std::string test_images = find(dir, "t10k-images-idx3-ubyte"),
+              test_labels = find(dir, "t10k-labels-idx1-ubyte");
+  std::string train_images = find(dir, "train-images-idx3-ubyte"),
+              train_labels = find(dir, "train-labels-idx1-ubyte");
+  CTDL_CHECK(!test_images.empty() && !test_labels.empty(), "load_mnist: '", directory,
+             "' has no "
              "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]; get MNIST from "
              "http://yann.lecun.com/exdb/mnist/ or a mirror");
   TensorDataset test = pair(test_images, test_labels);
   if (!train_images.empty() && !train_labels.empty()) {
     TensorDataset train = pair(train_images, train_labels);
-    return {train, test, str("MNIST from ", directory, ": ", train.size(), " training and ", test.size(),
-                             " test images (the standard split)")};
+    return {train, test,
+            str("MNIST from ", directory, ": ", train.size(), " training and ", test.size(),
+                " test images (the standard split)")};
   }
   const int64_t n = test.size(), h = options.holdout;
   CTDL_CHECK(h > 0 && h < n, "load_mnist: cannot hold out ", h, " of ", n, " images");
   return {test.slice(0, n - h), test.slice(n - h, n),
-          str("MNIST from ", directory, ": no training images there, so training on the first ", n - h,
-              " t10k images and evaluating on the last ", h, " (held out)")};
+          str("MNIST from ", directory, ": no training images there, so training on the first ",
+              n - h, " t10k images and evaluating on the last ", h, " (held out)")};
 }
 
 }  // namespace ctdl::nn::data

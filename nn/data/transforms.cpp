@@ -33,9 +33,12 @@ Transform compose(std::vector<Transform> transforms) {
 }
 
 Transform normalize(std::vector<double> mean, std::vector<double> std) {
-  CTDL_CHECK(!mean.empty() && mean.size() == std.size(), "normalize: need as many means as standard "
-             "deviations (one, or one per channel), got ", mean.size(), " and ", std.size());
-  for (double s : std) CTDL_CHECK(s > 0, "normalize: standard deviations must be positive, got ", s);
+  CTDL_CHECK(!mean.empty() && mean.size() == std.size(),
+             "normalize: need as many means as standard "
+             "deviations (one, or one per channel), got ",
+             mean.size(), " and ", std.size());
+  for (double s : std)
+    CTDL_CHECK(s > 0, "normalize: standard deviations must be positive, got ", s);
   return [mean = std::move(mean), std = std::move(std)](const Tensor& x, Generator&) {
     check_image(x, "normalize");
     int64_t c = x.shape()[0], n = static_cast<int64_t>(mean.size());
@@ -47,14 +50,15 @@ Transform normalize(std::vector<double> mean, std::vector<double> std) {
 }
 
 Transform random_crop(int64_t size, int64_t padding, double fill) {
-  CTDL_CHECK(size > 0 && padding >= 0, "random_crop: need size > 0 and padding >= 0, got ", size, " and ",
-             padding);
+  CTDL_CHECK(size > 0 && padding >= 0, "random_crop: need size > 0 and padding >= 0, got ", size,
+             " and ", padding);
   return [=](const Tensor& x, Generator& gen) {
     check_image(x, "random_crop");
-    Tensor padded = padding ? pad(x, {padding, padding, padding, padding}, PadMode::Constant, fill) : x;
+    Tensor padded =
+        padding ? pad(x, {padding, padding, padding, padding}, PadMode::Constant, fill) : x;
     int64_t h = padded.shape()[1], w = padded.shape()[2];
-    CTDL_CHECK(h >= size && w >= size, "random_crop: a ", size, "x", size, " crop does not fit in ", x.shape(),
-               " padded by ", padding);
+    CTDL_CHECK(h >= size && w >= size, "random_crop: a ", size, "x", size, " crop does not fit in ",
+               x.shape(), " padded by ", padding);
     int64_t top = random_int(gen, 0, h - size + 1), left = random_int(gen, 0, w - size + 1);
     return padded.narrow(1, top, size).narrow(2, left, size).contiguous();
   };

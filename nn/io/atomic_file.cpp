@@ -14,7 +14,8 @@ namespace ctdl::nn {
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   temp_ = path_ + ".tmp." + std::to_string(getpid());
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  CTDL_CHECK(fd_ >= 0, "AtomicFile: cannot create '", temp_, "' (to write '", path_, "'): ", std::strerror(errno));
+  CTDL_CHECK(fd_ >= 0, "AtomicFile: cannot create '", temp_, "' (to write '", path_,
+             "'): ", std::strerror(errno));
 }
 
 AtomicFile::~AtomicFile() {
@@ -36,12 +37,13 @@ void AtomicFile::write(const void* data, size_t size) {
 
 void AtomicFile::commit() {
   CTDL_CHECK(!committed_, "AtomicFile: '", path_, "' was already committed");
-  CTDL_CHECK(::fsync(fd_) == 0, "AtomicFile: fsync of '", temp_, "' failed: ", std::strerror(errno));
+  CTDL_CHECK(::fsync(fd_) == 0, "AtomicFile: fsync of '", temp_,
+             "' failed: ", std::strerror(errno));
   int rc = ::close(fd_);
   fd_ = -1;
   CTDL_CHECK(rc == 0, "AtomicFile: closing '", temp_, "' failed: ", std::strerror(errno));
-  CTDL_CHECK(::rename(temp_.c_str(), path_.c_str()) == 0, "AtomicFile: renaming '", temp_, "' to '", path_,
-             "' failed: ", std::strerror(errno));
+  CTDL_CHECK(::rename(temp_.c_str(), path_.c_str()) == 0, "AtomicFile: renaming '", temp_, "' to '",
+             path_, "' failed: ", std::strerror(errno));
   committed_ = true;
   // The rename lives in the folder's entry table: sync it too.
   std::string folder = std::filesystem::path(path_).parent_path().string();

@@ -39,7 +39,9 @@ Metadata load_checkpoint(const std::string& path, const CheckpointTargets& targe
     loads.push_back(std::move(load));
   };
   if (targets.model) add({targets.model->state_dict(), {}}, "model.");
-  if (targets.optimizer) add(targets.optimizer->prepare_load(with_prefix_removed(file.tensors, "optimizer.")), "optimizer.");
+  if (targets.optimizer)
+    add(targets.optimizer->prepare_load(with_prefix_removed(file.tensors, "optimizer.")),
+        "optimizer.");
   if (targets.scheduler) add(targets.scheduler->prepare_load(), "scheduler.");
   all.finish = [&] {
     for (const StateLoad& l : loads)
@@ -55,7 +57,8 @@ Metadata load_checkpoint(const std::string& path, const CheckpointTargets& targe
     if (!skipped) values.emplace_back(name, t);
   }
   std::string what = targets.model ? "the model" : "";
-  if (targets.optimizer) what += what.empty() ? "the optimizer" : (targets.scheduler ? ", optimizer" : " and optimizer");
+  if (targets.optimizer)
+    what += what.empty() ? "the optimizer" : (targets.scheduler ? ", optimizer" : " and optimizer");
   if (targets.scheduler) what += what.empty() ? "the scheduler" : " and scheduler";
   load_state(all, values, path, what);
   return file.metadata;

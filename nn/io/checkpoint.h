@@ -1,13 +1,14 @@
 // Checkpoints: a model's parameters and buffers, and optionally its optimizer's and
 // scheduler's state, in one .safetensors file.
 //
-//   nn::save(net, "net.safetensors");                    // just the model (PyTorch-compatible names)
-//   nn::load(net, "net.safetensors");                    // checks names, shapes and dtypes
+//   nn::save(net, "net.safetensors");     // just the model (PyTorch-compatible names)
+//   nn::load(net, "net.safetensors");     // checks names, shapes and dtypes
 //
 //   nn::save_checkpoint("ckpt.safetensors", {.model = &net, .optimizer = &opt,
-//                                            .scheduler = &schedule, .metadata = {{"epoch", "4"}}});
+//                                            .scheduler = &schedule,
+//                                            .metadata = {{"epoch", "4"}}});
 //   nn::Metadata meta = nn::load_checkpoint("ckpt.safetensors",
-//                                           {.model = &net, .optimizer = &opt, .scheduler = &schedule});
+//       {.model = &net, .optimizer = &opt, .scheduler = &schedule});
 //
 // In a checkpoint the entries are named "model.<name>", "optimizer.<name>" and
 // "scheduler.<name>". Loading checks every entry of every part against the objects given

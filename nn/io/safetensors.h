@@ -30,7 +30,8 @@ struct Safetensors {
   Metadata metadata;
 };
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata = {});
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const Metadata& metadata = {});
 Safetensors load_safetensors(const std::string& path);
 
 }  // namespace ctdl::nn

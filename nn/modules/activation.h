@@ -46,7 +46,8 @@ struct GELU : Module {
 };
 
 struct LeakyReLU : Module {
-  explicit LeakyReLU(double negative_slope = 0.01) : Module("LeakyReLU"), negative_slope(negative_slope) {}
+  explicit LeakyReLU(double negative_slope = 0.01)
+      : Module("LeakyReLU"), negative_slope(negative_slope) {}
   Tensor operator()(const Tensor& x) const { return functional::leaky_relu(x, negative_slope); }
   double negative_slope;
 };

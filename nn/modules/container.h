@@ -38,12 +38,14 @@ class Sequential : public Module {
  public:
   Sequential() : Module("Sequential"), layers_(std::make_shared<std::deque<Layer>>()) {}
   // One argument that is itself a Sequential is the copy constructor, not a nested layer.
+  // clang-format off
   template <class... Layers>
     requires(sizeof...(Layers) > 0 &&
              !(sizeof...(Layers) == 1 && (std::is_same_v<std::remove_cvref_t<Layers>, Sequential> && ...)))
   explicit Sequential(Layers&&... layers) : Sequential() {
     (push_back(std::forward<Layers>(layers)), ...);
   }
+  // clang-format on
 
   template <class L>
   Sequential& push_back(L layer) {
@@ -62,9 +64,11 @@ class Sequential : public Module {
   // Layer i as type L (a handle sharing its parameters); throws if it is not an L.
   template <class L>
   L& get(size_t i) const {
-    CTDL_CHECK(i < layers_->size(), "Sequential::get: index ", i, " out of range for ", layers_->size(), " layers");
+    CTDL_CHECK(i < layers_->size(), "Sequential::get: index ", i, " out of range for ",
+               layers_->size(), " layers");
     L* layer = std::any_cast<L>(&(*layers_)[i].value);
-    CTDL_CHECK(layer != nullptr, "Sequential::get: layer ", i, " is not a ", detail::demangled_type_name(typeid(L).name()));
+    CTDL_CHECK(layer != nullptr, "Sequential::get: layer ", i, " is not a ",
+               detail::demangled_type_name(typeid(L).name()));
     return *layer;
   }
 
@@ -79,12 +83,15 @@ class Sequential : public Module {
 template <class... Layers>
 class StaticSequential : public Module {
  public:
-  explicit StaticSequential(Layers... layers) : Module("StaticSequential"), layers_(std::move(layers)...) {
+  explicit StaticSequential(Layers... layers)
+      : Module("StaticSequential"), layers_(std::move(layers)...) {
     register_all(std::index_sequence_for<Layers...>{});
   }
   Tensor operator()(const Tensor& x) const { return call<0>(x); }
   template <size_t I>
-  auto& get() const { return std::get<I>(layers_); }
+  auto& get() const {
+    return std::get<I>(layers_);
+  }
   static constexpr size_t size() { return sizeof...(Layers); }
 
  private:
@@ -98,8 +105,10 @@ class StaticSequential : public Module {
   }
   template <size_t I>
   Tensor call(const Tensor& x) const {
-    if constexpr (I == sizeof...(Layers)) return x;
-    else return call<I + 1>(std::get<I>(layers_)(x));
+    if constexpr (I == sizeof...(Layers))
+      return x;
+    else
+      return call<I + 1>(std::get<I>(layers_)(x));
   }
   mutable std::tuple<Layers...> layers_;  // mutable: a layer's operator() need not be const
 };
@@ -114,7 +123,8 @@ class ModuleList : public Module {
     return items_->back();
   }
   M& operator[](size_t i) const {
-    CTDL_CHECK(i < items_->size(), "ModuleList: index ", i, " out of range for ", items_->size(), " modules");
+    CTDL_CHECK(i < items_->size(), "ModuleList: index ", i, " out of range for ", items_->size(),
+               " modules");
     return (*items_)[i];
   }
   size_t size() const { return items_->size(); }
@@ -129,7 +139,8 @@ class ModuleList : public Module {
 template <class M>
 class Residual : public Module {
  public:
-  explicit Residual(M block) : Module("Residual"), block(register_module("block", std::move(block))) {}
+  explicit Residual(M block)
+      : Module("Residual"), block(register_module("block", std::move(block))) {}
   Tensor operator()(const Tensor& x) const { return x + block(x); }
   mutable M block;
 };

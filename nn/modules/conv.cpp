@@ -12,15 +12,19 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, C
              "Conv2d: channels ", in_channels, " -> ", out_channels, ", kernel ", kernel_size,
              " and groups ", o.groups, " do not fit (groups must divide both channel counts)");
   TensorOptions t{.dtype = o.dtype, .device = o.device};
-  weight = register_parameter("weight", empty({out_channels, in_channels / o.groups, kernel_size, kernel_size}, t));
+  weight = register_parameter(
+      "weight", empty({out_channels, in_channels / o.groups, kernel_size, kernel_size}, t));
   if (o.bias) bias = register_parameter("bias", empty({out_channels}, t));
   init::pytorch_default_(weight, bias);
 }
 
 Tensor Conv2d::operator()(const Tensor& x) const {
   const ConvOptions& o = options_;
-  ctdl::Conv2dOptions conv{.stride_h = o.stride, .stride_w = o.stride, .dilation_h = o.dilation,
-                           .dilation_w = o.dilation, .groups = o.groups};
+  ctdl::Conv2dOptions conv{.stride_h = o.stride,
+                           .stride_w = o.stride,
+                           .dilation_h = o.dilation,
+                           .dilation_w = o.dilation,
+                           .groups = o.groups};
   if (o.padding_mode == PadMode::Constant) {
     conv.pad_h = conv.pad_w = o.padding;
     return conv2d(x, weight, bias, conv);

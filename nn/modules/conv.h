@@ -2,7 +2,8 @@
 //
 //   nn::Conv2d conv(1, 32, 3, {.padding = 1});     // 3×3, output the size of the input
 //   Tensor z = conv(randn({8, 1, 28, 28}));        // [8, 32, 28, 28]
-//   nn::Conv2d periodic(1, 15, 5, {.padding = 2, .bias = false, .padding_mode = PadMode::Circular});
+//   nn::Conv2d periodic(1, 15, 5,
+//                       {.padding = 2, .bias = false, .padding_mode = PadMode::Circular});
 //
 // The weight [out, in/groups, k, k] and its default initialization are PyTorch's (see
 // linear.h), so state dicts interchange.

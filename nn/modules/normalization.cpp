@@ -8,8 +8,13 @@ namespace ctdl::nn {
 
 BatchNorm::BatchNorm(const char* type_name, int dims_lo, int dims_hi, int64_t num_features,
                      BatchNormOptions o)
-    : Module(type_name), options_(o), num_features_(num_features), dims_lo_(dims_lo), dims_hi_(dims_hi) {
-  CTDL_CHECK(num_features > 0, type_name, ": the number of features must be positive, got ", num_features);
+    : Module(type_name),
+      options_(o),
+      num_features_(num_features),
+      dims_lo_(dims_lo),
+      dims_hi_(dims_hi) {
+  CTDL_CHECK(num_features > 0, type_name, ": the number of features must be positive, got ",
+             num_features);
   TensorOptions t{.dtype = o.dtype, .device = o.device};
   if (o.affine) {
     weight = register_parameter("weight", ones({num_features}, t));
@@ -24,12 +29,14 @@ BatchNorm::BatchNorm(const char* type_name, int dims_lo, int dims_hi, int64_t nu
 }
 
 Tensor BatchNorm::operator()(const Tensor& x) const {
-  CTDL_CHECK(x.dim() >= dims_lo_ && x.dim() <= dims_hi_ && x.shape()[1] == num_features_, type_name(),
-             ": expected input with ", dims_lo_, dims_lo_ == dims_hi_ ? "" : str(" or ", dims_hi_),
-             " dimensions and ", num_features_, " channels in dim 1, got ", x.shape());
+  CTDL_CHECK(x.dim() >= dims_lo_ && x.dim() <= dims_hi_ && x.shape()[1] == num_features_,
+             type_name(), ": expected input with ", dims_lo_,
+             dims_lo_ == dims_hi_ ? "" : str(" or ", dims_hi_), " dimensions and ", num_features_,
+             " channels in dim 1, got ", x.shape());
   const BatchNormOptions& o = options_;
   if (!is_training() && running_mean.defined())
-    return functional::batch_norm(x, running_mean, running_var, weight, bias, false, o.momentum, o.eps);
+    return functional::batch_norm(x, running_mean, running_var, weight, bias, false, o.momentum,
+                                  o.eps);
   if (is_training() && num_batches_tracked.defined()) {
     autograd::NoGradGuard no_grad;
     Tensor counter = num_batches_tracked;

@@ -29,8 +29,8 @@ class BatchNorm : public Module {
  public:
   Tensor operator()(const Tensor& x) const;
 
-  Tensor weight, bias;                                      // [C] when affine
-  Tensor running_mean, running_var, num_batches_tracked;    // when tracking
+  Tensor weight, bias;                                    // [C] when affine
+  Tensor running_mean, running_var, num_batches_tracked;  // when tracking
   const BatchNormOptions& options() const { return options_; }
 
  protected:

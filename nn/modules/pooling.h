@@ -20,8 +20,14 @@ struct PoolOptions {
 
 namespace detail {
 inline Pool2dOptions pool_options(int64_t k, const PoolOptions& o) {
-  return {.kernel_h = k, .kernel_w = k, .stride_h = o.stride, .stride_w = o.stride, .pad_h = o.padding,
-          .pad_w = o.padding, .dilation_h = o.dilation, .dilation_w = o.dilation};
+  return {.kernel_h = k,
+          .kernel_w = k,
+          .stride_h = o.stride,
+          .stride_w = o.stride,
+          .pad_h = o.padding,
+          .pad_w = o.padding,
+          .dilation_h = o.dilation,
+          .dilation_w = o.dilation};
 }
 }  // namespace detail
 
@@ -48,8 +54,11 @@ class AvgPool2d : public Module {
 
 class AdaptiveAvgPool2d : public Module {
  public:
-  AdaptiveAvgPool2d(int64_t out_h, int64_t out_w) : Module("AdaptiveAvgPool2d"), out_h_(out_h), out_w_(out_w) {}
-  Tensor operator()(const Tensor& x) const { return functional::adaptive_avg_pool2d(x, out_h_, out_w_); }
+  AdaptiveAvgPool2d(int64_t out_h, int64_t out_w)
+      : Module("AdaptiveAvgPool2d"), out_h_(out_h), out_w_(out_w) {}
+  Tensor operator()(const Tensor& x) const {
+    return functional::adaptive_avg_pool2d(x, out_h_, out_w_);
+  }
 
  private:
   int64_t out_h_, out_w_;

@@ -46,13 +46,18 @@ double cubic_interpolate(double x1, double f1, double g1, double x2, double f2, 
 
 }  // namespace
 
-LBFGS::LBFGS(TensorList params, LBFGSOptions o) : Optimizer(std::move(params), o.lr, "LBFGS"), o_(o) {
-  CTDL_CHECK(o.max_iter > 0 && o.history_size > 0, "LBFGS: max_iter and history_size must be "
-             "positive, got ", o.max_iter, " and ", o.history_size);
+LBFGS::LBFGS(TensorList params, LBFGSOptions o)
+    : Optimizer(std::move(params), o.lr, "LBFGS"), o_(o) {
+  CTDL_CHECK(o.max_iter > 0 && o.history_size > 0,
+             "LBFGS: max_iter and history_size must be "
+             "positive, got ",
+             o.max_iter, " and ", o.history_size);
 }
 
 void LBFGS::step() {
-  fail("LBFGS: step() needs a closure that re-evaluates the loss: opt.step([&] { ... return loss; })");
+  fail(
+      "LBFGS: step() needs a closure that re-evaluates the loss: opt.step([&] { ... return loss; "
+      "})");
 }
 
 LBFGS::Vec LBFGS::flat_params() const {
@@ -84,8 +89,8 @@ void LBFGS::set_params(const Vec& x) {
   }
 }
 
-std::pair<double, Vec> LBFGS::evaluate_at(const std::function<Tensor()>& closure, const Vec& x, double t,
-                                          const Vec& d) {
+std::pair<double, Vec> LBFGS::evaluate_at(const std::function<Tensor()>& closure, const Vec& x,
+                                          double t, const Vec& d) {
   Vec moved = x;
   axpy(moved, t, d);
   set_params(moved);
@@ -140,7 +145,8 @@ std::tuple<double, Vec, double, int64_t> LBFGS::strong_wolfe(const std::function
     }
     // Extrapolate: the cubic's minimizer, kept between 1.01·t and 10·t.
     double min_step = t + 0.01 * (t - t_prev), max_step = t * 10, previous = t;
-    t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, std::pair{min_step, max_step});
+    t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
+                          std::pair{min_step, max_step});
     t_prev = previous;
     f_prev = f_new;
     g_prev = g_new;
@@ -160,7 +166,8 @@ std::tuple<double, Vec, double, int64_t> LBFGS::strong_wolfe(const std::function
   size_t low = bracket_f.front() <= bracket_f.back() ? 0 : 1, high = 1 - low;
   while (!done && ls_iter < max_ls && bracket.size() == 2) {
     if (std::abs(bracket[1] - bracket[0]) * d_norm < o_.tolerance_change) break;
-    t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1]);
+    t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1],
+                          bracket_gtd[1]);
     double b_max = std::max(bracket[0], bracket[1]), b_min = std::min(bracket[0], bracket[1]);
     double eps = 0.1 * (b_max - b_min);
     if (std::min(b_max - t, t - b_min) < eps) {
@@ -179,7 +186,8 @@ std::tuple<double, Vec, double, int64_t> LBFGS::strong_wolfe(const std::function
     gtd_new = dot(g_new, d);
     ++ls_iter;
     if (f_new > f + c1 * t * gtd || f_new >= bracket_f[low]) {
-      bracket[high] = t, bracket_f[high] = f_new, bracket_g[high] = g_new, bracket_gtd[high] = gtd_new;
+      bracket[high] = t, bracket_f[high] = f_new, bracket_g[high] = g_new,
+      bracket_gtd[high] = gtd_new;
       low = bracket_f[0] <= bracket_f[1] ? 0 : 1;
       high = 1 - low;
     } else {
@@ -329,15 +337,21 @@ StateLoad LBFGS::prepare_load(const NamedTensors& incoming) {
     return zeros({incoming_numel(name) == 0 ? 0 : n}, {.dtype = DType::Float64});
   };
   StateLoad base = Optimizer::prepare_load({});
-  Tensor func_evals = scalar64(0), n_iter = scalar64(0), t = scalar64(0), h_diag = scalar64(0), prev = scalar64(0);
+  Tensor func_evals = scalar64(0), n_iter = scalar64(0), t = scalar64(0), h_diag = scalar64(0),
+         prev = scalar64(0);
   Tensor d = vector_of("d"), prev_grad = vector_of("prev_flat_grad");
   int64_t pairs = incoming_numel("ro");
   Tensor ro = zeros({pairs}, {.dtype = DType::Float64});
   TensorList dirs, steps;
   NamedTensors targets = base.targets;
-  for (auto [name, tensor_] : NamedTensors{{"func_evals", func_evals}, {"n_iter", n_iter}, {"t", t},
-                                          {"h_diag", h_diag}, {"prev_loss", prev}, {"d", d},
-                                          {"prev_flat_grad", prev_grad}, {"ro", ro}})
+  for (auto [name, tensor_] : NamedTensors{{"func_evals", func_evals},
+                                           {"n_iter", n_iter},
+                                           {"t", t},
+                                           {"h_diag", h_diag},
+                                           {"prev_loss", prev},
+                                           {"d", d},
+                                           {"prev_flat_grad", prev_grad},
+                                           {"ro", ro}})
     targets.emplace_back(name, tensor_);
   for (int64_t i = 0; i < pairs; ++i) {
     dirs.push_back(zeros({n}, {.dtype = DType::Float64}));

@@ -29,10 +29,10 @@ enum class LineSearch { None, StrongWolfe };
 
 struct LBFGSOptions {
   double lr = 1.0;
-  int64_t max_iter = 20;                 // iterations per step()
-  std::optional<int64_t> max_eval;       // closure calls per step(); default max_iter·5/4
-  double tolerance_grad = 1e-7;          // stop when max |gradient| is below
-  double tolerance_change = 1e-9;        // stop when the step or the loss change is below
+  int64_t max_iter = 20;            // iterations per step()
+  std::optional<int64_t> max_eval;  // closure calls per step(); default max_iter·5/4
+  double tolerance_grad = 1e-7;     // stop when max |gradient| is below
+  double tolerance_change = 1e-9;   // stop when the step or the loss change is below
   int64_t history_size = 100;
   LineSearch line_search = LineSearch::None;
 };
@@ -59,8 +59,8 @@ class LBFGS : public Optimizer {
                                      const Vec& d);
   // Returns {loss, gradient, step, evaluations} for the strong-Wolfe step along d.
   std::tuple<double, Vec, double, int64_t> strong_wolfe(const std::function<Tensor()>& closure,
-                                                        const Vec& x, double t, const Vec& d, double f,
-                                                        const Vec& g, double gtd);
+                                                        const Vec& x, double t, const Vec& d,
+                                                        double f, const Vec& g, double gtd);
 
   LBFGSOptions o_;
   int64_t func_evals_ = 0, n_iter_ = 0;

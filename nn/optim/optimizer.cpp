@@ -45,7 +45,8 @@ NamedTensors Optimizer::state_dict() const {
   out.emplace_back("step", scalar_tensor(static_cast<double>(step_), {.dtype = DType::Int64}));
   out.emplace_back("lr", scalar_tensor(lr_, {.dtype = DType::Float64}));
   for (const auto& [name, list] : buffers_)
-    for (size_t i = 0; i < list.size(); ++i) out.emplace_back(std::to_string(i) + "." + name, list[i]);
+    for (size_t i = 0; i < list.size(); ++i)
+      out.emplace_back(std::to_string(i) + "." + name, list[i]);
   return out;
 }
 
@@ -62,16 +63,20 @@ StateLoad Optimizer::prepare_load(const NamedTensors&) {
                    lr_ = lr.item<double>();
                  }};
   for (const auto& [name, list] : buffers_)
-    for (size_t i = 0; i < list.size(); ++i) load.targets.emplace_back(std::to_string(i) + "." + name, list[i]);
+    for (size_t i = 0; i < list.size(); ++i)
+      load.targets.emplace_back(std::to_string(i) + "." + name, list[i]);
   return load;
 }
 
 // ---- SGD ----------------------------------------------------------------------------------------
 
 SGD::SGD(TensorList params, SGDOptions o) : Optimizer(std::move(params), o.lr, "SGD"), o_(o) {
-  CTDL_CHECK(o.momentum >= 0 && o.weight_decay >= 0, "SGD: momentum and weight decay must be "
-             "non-negative, got ", o.momentum, " and ", o.weight_decay);
-  CTDL_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD: Nesterov momentum needs "
+  CTDL_CHECK(o.momentum >= 0 && o.weight_decay >= 0,
+             "SGD: momentum and weight decay must be "
+             "non-negative, got ",
+             o.momentum, " and ", o.weight_decay);
+  CTDL_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0),
+             "SGD: Nesterov momentum needs "
              "momentum > 0 and zero dampening");
   if (o.momentum > 0) buffer("momentum_buffer");
 }
@@ -86,8 +91,10 @@ void SGD::step() {
     if (o_.momentum != 0) {
       Tensor& buf = buffer("momentum_buffer")[i];
       // PyTorch starts the buffer at the first gradient itself, not at zero.
-      if (step_ == 0) buf.copy_(g);
-      else buf.mul_(o_.momentum).add_(g, 1.0 - o_.dampening);
+      if (step_ == 0)
+        buf.copy_(g);
+      else
+        buf.mul_(o_.momentum).add_(g, 1.0 - o_.dampening);
       g = o_.nesterov ? g + buf * o_.momentum : buf;
     }
     p.add_(g, -lr_);
@@ -95,7 +102,7 @@ void SGD::step() {
   ++step_;
 }
 
-// ---- Adam, AdamW ----------------------------------------------------------------------------------
+// ---- Adam, AdamW --------------------------------------------------------------------------------
 
 Adam::Adam(TensorList params, AdamOptions o) : Adam(std::move(params), o, false, "Adam") {}
 
@@ -119,8 +126,10 @@ void Adam::step() {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     if (o_.weight_decay != 0) {
-      if (decoupled_) p.mul_(1.0 - lr_ * o_.weight_decay);
-      else g = g + p * o_.weight_decay;
+      if (decoupled_)
+        p.mul_(1.0 - lr_ * o_.weight_decay);
+      else
+        g = g + p * o_.weight_decay;
     }
     Tensor& m = buffer("exp_avg")[i];
     Tensor& v = buffer("exp_avg_sq")[i];
@@ -131,9 +140,10 @@ void Adam::step() {
   }
 }
 
-// ---- RMSprop --------------------------------------------------------------------------------------
+// ---- RMSprop ------------------------------------------------------------------------------------
 
-RMSprop::RMSprop(TensorList params, RMSpropOptions o) : Optimizer(std::move(params), o.lr, "RMSprop"), o_(o) {
+RMSprop::RMSprop(TensorList params, RMSpropOptions o)
+    : Optimizer(std::move(params), o.lr, "RMSprop"), o_(o) {
   CTDL_CHECK(o.alpha >= 0 && o.eps >= 0 && o.momentum >= 0 && o.weight_decay >= 0,
              "RMSprop: alpha, eps, momentum and weight decay must be non-negative");
   buffer("square_avg");

@@ -8,7 +8,8 @@
 //     loss.backward();
 //     opt.step();
 //   }
-//   nn::SGD sgd(net.parameters(), {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true});
+//   nn::SGD sgd(net.parameters(),
+//               {.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = true});
 //
 // Updates follow PyTorch's formulas (torch.optim), so hyperparameters carry over. A
 // parameter without a gradient is skipped. All state (step count, learning rate, moment

@@ -46,16 +46,19 @@ double StepLR::lr_at(int64_t epoch) const {
 
 MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<int64_t> milestones, double gamma)
     : EpochScheduler(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
-  CTDL_CHECK(std::is_sorted(milestones_.begin(), milestones_.end()), "MultiStepLR: milestones must be "
+  CTDL_CHECK(std::is_sorted(milestones_.begin(), milestones_.end()),
+             "MultiStepLR: milestones must be "
              "increasing");
 }
 
 double MultiStepLR::lr_at(int64_t epoch) const {
-  auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
+  auto passed =
+      std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
   return base_lr_ * std::pow(gamma_, static_cast<double>(passed));
 }
 
-ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : EpochScheduler(optimizer), gamma_(gamma) {}
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
+    : EpochScheduler(optimizer), gamma_(gamma) {}
 
 double ExponentialLR::lr_at(int64_t epoch) const {
   return base_lr_ * std::pow(gamma_, static_cast<double>(epoch));
@@ -67,14 +70,16 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t t_max, double
 }
 
 double CosineAnnealingLR::lr_at(int64_t epoch) const {
-  return eta_min_ + (base_lr_ - eta_min_) * (1 + std::cos(M_PI * static_cast<double>(epoch) / t_max_)) / 2;
+  return eta_min_ +
+         (base_lr_ - eta_min_) * (1 + std::cos(M_PI * static_cast<double>(epoch) / t_max_)) / 2;
 }
 
-// ---- plateau ----------------------------------------------------------------------------------
+// ---- plateau ------------------------------------------------------------------------------------
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions o)
     : Scheduler(optimizer), o_(o) {
-  CTDL_CHECK(o.factor > 0 && o.factor < 1, "ReduceLROnPlateau: factor must be in (0, 1), got ", o.factor);
+  CTDL_CHECK(o.factor > 0 && o.factor < 1, "ReduceLROnPlateau: factor must be in (0, 1), got ",
+             o.factor);
   best_ = o.mode == PlateauOptions::Mode::Min ? std::numeric_limits<double>::infinity()
                                               : -std::numeric_limits<double>::infinity();
 }
@@ -115,11 +120,13 @@ StateLoad ReduceLROnPlateau::prepare_load() {
           }};
 }
 
-// ---- clipping ---------------------------------------------------------------------------------
+// ---- clipping -----------------------------------------------------------------------------------
 
 double clip_grad_norm_(const TensorList& params, double max_norm, double p) {
-  CTDL_CHECK(max_norm >= 0 && (p > 0 || std::isinf(p)), "clip_grad_norm_: expected max_norm >= 0 and "
-             "p > 0, got ", max_norm, " and ", p);
+  CTDL_CHECK(max_norm >= 0 && (p > 0 || std::isinf(p)),
+             "clip_grad_norm_: expected max_norm >= 0 and "
+             "p > 0, got ",
+             max_norm, " and ", p);
   autograd::NoGradGuard no_grad;
   double total = 0;
   for (const Tensor& param : params) {

@@ -97,10 +97,10 @@ class CosineAnnealingLR : public EpochScheduler {
 
 struct PlateauOptions {
   enum class Mode { Min, Max } mode = Mode::Min;  // is a smaller or a larger metric better
-  double factor = 0.1;     // lr ← max(lr·factor, min_lr) after `patience` bad epochs
+  double factor = 0.1;  // lr ← max(lr·factor, min_lr) after `patience` bad epochs
   int64_t patience = 10;
   double threshold = 1e-4;  // relative improvement that counts
-  int64_t cooldown = 0;    // epochs to wait after a reduction
+  int64_t cooldown = 0;     // epochs to wait after a reduction
   double min_lr = 0.0;
 };
 

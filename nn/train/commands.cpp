@@ -57,7 +57,8 @@ std::string next_value(int& i, int argc, char** argv) {
 int list_examples_command(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::cout << "usage: ctdl list\n\nLists the examples 'ctdl run' knows, with one line on each.\n";
+      std::cout
+          << "usage: ctdl list\n\nLists the examples 'ctdl run' knows, with one line on each.\n";
       return 0;
     }
     std::cerr << "ctdl list: unexpected argument '" << argv[i] << "'\n";
@@ -76,16 +77,26 @@ int run_example_command(int argc, char** argv) {
   bool quick = false, resume = false, help = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--help" || a == "-h") help = true;
-    else if (a == "--config") config_file = next_value(i, argc, argv);
-    else if (a == "--set") sets.push_back(next_value(i, argc, argv));
-    else if (a == "--out") out = next_value(i, argc, argv);
-    else if (a == "--data") data = next_value(i, argc, argv);
-    else if (a == "--quick") quick = true;
-    else if (a == "--resume") resume = true;
-    else if (!a.empty() && a[0] == '-') fail("unknown option '", a, "' (ctdl run --help)");
-    else if (name.empty()) name = a;
-    else fail("unexpected argument '", a, "' (one example at a time; ctdl run --help)");
+    if (a == "--help" || a == "-h")
+      help = true;
+    else if (a == "--config")
+      config_file = next_value(i, argc, argv);
+    else if (a == "--set")
+      sets.push_back(next_value(i, argc, argv));
+    else if (a == "--out")
+      out = next_value(i, argc, argv);
+    else if (a == "--data")
+      data = next_value(i, argc, argv);
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--resume")
+      resume = true;
+    else if (!a.empty() && a[0] == '-')
+      fail("unknown option '", a, "' (ctdl run --help)");
+    else if (name.empty())
+      name = a;
+    else
+      fail("unexpected argument '", a, "' (one example at a time; ctdl run --help)");
   }
   if (name.empty()) {
     (help ? std::cout : std::cerr) << kRunUsage;
@@ -107,8 +118,8 @@ int run_example_command(int argc, char** argv) {
   fs::path saved = dir / "config.json";
   if (resume && fs::exists(saved)) {
     Json previous = read_json_file(saved.string());
-    CTDL_CHECK(previous.value("example", "") == name, "--resume: ", saved.string(), " belongs to the example '",
-               previous.value("example", "?"), "', not '", name, "'");
+    CTDL_CHECK(previous.value("example", "") == name, "--resume: ", saved.string(),
+               " belongs to the example '", previous.value("example", "?"), "', not '", name, "'");
     merge_config(config, previous.at("config"), saved.string());
   } else if (quick) {
     merge_config(config, example->quick, "the --quick config of " + name);
@@ -121,7 +132,12 @@ int run_example_command(int argc, char** argv) {
     fail("config of ", name, ": ", e.what());
   }
 
-  Run run({.example = name, .dir = dir, .config = config, .data = data, .quick = quick, .resume = resume});
+  Run run({.example = name,
+           .dir = dir,
+           .config = config,
+           .data = data,
+           .quick = quick,
+           .resume = resume});
   std::cout << "ctdl run " << name << (quick ? " --quick" : "") << " -> " << dir.string() << "\n";
   example->run(run, config);
   double wall = run.elapsed_seconds();
@@ -133,7 +149,8 @@ int run_example_command(int argc, char** argv) {
   }
   Json summary = read_json_file((dir / "summary.json").string());
   std::cout << "metrics: " << summary["metrics"].dump() << "\n"
-            << "summary: " << (dir / "summary.json").string() << " (" << format_duration(wall) << ")\n";
+            << "summary: " << (dir / "summary.json").string() << " (" << format_duration(wall)
+            << ")\n";
   return 0;
 }
 

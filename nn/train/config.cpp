@@ -27,21 +27,27 @@ bool fits(const Json& existing, const Json& value) {
   return existing.type() == value.type();
 }
 
-void merge(Json& config, const Json& overrides, const std::string& where, const std::string& prefix) {
-  CTDL_CHECK(overrides.is_object(), where, ": expected a JSON object", prefix.empty() ? "" : " for '" + prefix + "'",
-             ", got ", overrides.dump());
+void merge(Json& config, const Json& overrides, const std::string& where,
+           const std::string& prefix) {
+  CTDL_CHECK(overrides.is_object(), where, ": expected a JSON object",
+             prefix.empty() ? "" : " for '" + prefix + "'", ", got ", overrides.dump());
   for (const auto& [key, value] : overrides.items()) {
     std::string path = prefix.empty() ? key : prefix + "." + key;
     if (!config.contains(key)) {
       std::string known;
       for (const auto& [k, v] : config.items()) known += (known.empty() ? "" : ", ") + k;
-      fail(where, ": unknown key '", path, "' (known", prefix.empty() ? "" : " in '" + prefix + "'", ": ", known, ")");
+      fail(where, ": unknown key '", path, "' (known", prefix.empty() ? "" : " in '" + prefix + "'",
+           ": ", known, ")");
     }
     Json& existing = config[key];
-    CTDL_CHECK(fits(existing, value), where, ": '", path, "' must be ", kind(existing), ", got ", value.dump());
-    if (existing.is_object()) merge(existing, value, where, path);
-    else if (existing.is_number_float()) existing = value.get<double>();  // stays a float: 1 -> 1.0
-    else existing = value;
+    CTDL_CHECK(fits(existing, value), where, ": '", path, "' must be ", kind(existing), ", got ",
+               value.dump());
+    if (existing.is_object())
+      merge(existing, value, where, path);
+    else if (existing.is_number_float())
+      existing = value.get<double>();  // stays a float: 1 -> 1.0
+    else
+      existing = value;
   }
 }
 
@@ -53,7 +59,8 @@ void merge_config(Json& config, const Json& overrides, const std::string& where)
 
 Json parse_assignment(const std::string& assignment) {
   size_t eq = assignment.find('=');
-  CTDL_CHECK(eq != std::string::npos && eq > 0, "--set: expected KEY=VALUE, got '", assignment, "'");
+  CTDL_CHECK(eq != std::string::npos && eq > 0, "--set: expected KEY=VALUE, got '", assignment,
+             "'");
   std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   Json value = Json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;

@@ -19,8 +19,10 @@ std::vector<std::unique_ptr<ExampleEntry>>& registry() {
 }  // namespace
 
 void register_example(ExampleEntry entry) {
-  CTDL_CHECK(!entry.name.empty() && entry.run, "register_example: an example needs a name and a run function");
-  CTDL_CHECK(find_example(entry.name) == nullptr, "register_example: two examples are named '", entry.name, "'");
+  CTDL_CHECK(!entry.name.empty() && entry.run,
+             "register_example: an example needs a name and a run function");
+  CTDL_CHECK(find_example(entry.name) == nullptr, "register_example: two examples are named '",
+             entry.name, "'");
   CTDL_CHECK(entry.defaults.is_object(), "register_example: the config of '", entry.name,
              "' must convert to a JSON object (define to_json/from_json, e.g. with "
              "NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT)");
@@ -30,7 +32,8 @@ void register_example(ExampleEntry entry) {
 std::vector<const ExampleEntry*> registered_examples() {
   std::vector<const ExampleEntry*> out;
   for (const auto& e : registry()) out.push_back(e.get());
-  std::sort(out.begin(), out.end(), [](const ExampleEntry* a, const ExampleEntry* b) { return a->name < b->name; });
+  std::sort(out.begin(), out.end(),
+            [](const ExampleEntry* a, const ExampleEntry* b) { return a->name < b->name; });
   return out;
 }
 

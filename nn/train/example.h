@@ -9,7 +9,9 @@
 //   };
 //   NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SpiralConfig, epochs, lr, optimizer)
 //
-//   void train_spiral(nn::Run& run, const SpiralConfig& config) { ... run.log(...); run.set_metric(...); }
+//   void train_spiral(nn::Run& run, const SpiralConfig& config) {
+//     ... run.log(...); run.set_metric(...);
+//   }
 //
 //   const nn::RegisterExample<SpiralConfig> spiral{{
 //       .name = "spiral",
@@ -62,9 +64,10 @@ struct Example {
 template <class Config>
 struct RegisterExample {
   explicit RegisterExample(Example<Config> example) {
-    register_example({example.name, example.description, Json(Config{}), example.quick,
-                      [run = example.run](Run& r, const Json& config) { run(r, config.get<Config>()); },
-                      [](const Json& config) { (void)config.get<Config>(); }});
+    register_example(
+        {example.name, example.description, Json(Config{}), example.quick,
+         [run = example.run](Run& r, const Json& config) { run(r, config.get<Config>()); },
+         [](const Json& config) { (void)config.get<Config>(); }});
   }
 };
 

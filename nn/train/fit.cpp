@@ -25,9 +25,10 @@ std::pair<double, double> evaluate_classifier(const std::function<Tensor(const T
   return {loss_sum / seen, static_cast<double>(correct) / seen};
 }
 
-ClassifierResult fit_classifier(Run& run, Module& model, const std::function<Tensor(const Tensor&)>& forward,
-                                Optimizer& optimizer, data::DataLoader& train, data::DataLoader& test,
-                                const ClassifierOptions& o) {
+ClassifierResult fit_classifier(Run& run, Module& model,
+                                const std::function<Tensor(const Tensor&)>& forward,
+                                Optimizer& optimizer, data::DataLoader& train,
+                                data::DataLoader& test, const ClassifierOptions& o) {
   ClassifierResult result;
   int64_t start = run.resume({.model = &model, .optimizer = &optimizer, .scheduler = o.schedule});
   const int64_t batches = train.size();
@@ -48,13 +49,15 @@ ClassifierResult fit_classifier(Run& run, Module& model, const std::function<Ten
       optimizer.step();
       // The figures reported are plain cross-entropy, comparable with the test loss, even
       // when the objective is smoothed.
-      double l = o.label_smoothing > 0 ? cross_entropy(logits.detach(), y).item<double>() : loss.item<double>();
+      double l = o.label_smoothing > 0 ? cross_entropy(logits.detach(), y).item<double>()
+                                       : loss.item<double>();
       int64_t n = y.size(0);
       loss_sum += l * n, window_sum += l, seen += n, ++window, ++b;
       correct += count_correct(logits.detach(), y);
       bar.step(n, {{"loss", loss_sum / seen}});
       if (b % log_every == 0 || b == batches) {
-        run.log({{"epoch", epoch + static_cast<double>(b) / batches}, {"step", epoch * batches + b},
+        run.log({{"epoch", epoch + static_cast<double>(b) / batches},
+                 {"step", epoch * batches + b},
                  {"train_loss_batch", window_sum / window}});
         window_sum = 0, window = 0;
       }
@@ -62,11 +65,17 @@ ClassifierResult fit_classifier(Run& run, Module& model, const std::function<Ten
     double lr = optimizer.lr();
     if (o.schedule) o.schedule->step();
     auto [test_loss, test_accuracy] = evaluate_classifier(forward, test);
-    result = {loss_sum / seen, static_cast<double>(correct) / seen, test_loss, test_accuracy, epoch + 1};
+    result = {loss_sum / seen, static_cast<double>(correct) / seen, test_loss, test_accuracy,
+              epoch + 1};
     bar.finish({{"test_loss", test_loss}, {"test_accuracy", test_accuracy}});
-    run.log({{"epoch", epoch + 1}, {"train_loss", result.train_loss}, {"train_accuracy", result.train_accuracy},
-             {"test_loss", test_loss}, {"test_accuracy", test_accuracy}, {"lr", lr}});
-    run.save_checkpoint(epoch + 1, {.model = &model, .optimizer = &optimizer, .scheduler = o.schedule});
+    run.log({{"epoch", epoch + 1},
+             {"train_loss", result.train_loss},
+             {"train_accuracy", result.train_accuracy},
+             {"test_loss", test_loss},
+             {"test_accuracy", test_accuracy},
+             {"lr", lr}});
+    run.save_checkpoint(epoch + 1,
+                        {.model = &model, .optimizer = &optimizer, .scheduler = o.schedule});
   }
   if (start >= o.epochs) {  // resumed a finished run: report its figures again
     auto [test_loss, test_accuracy] = evaluate_classifier(forward, test);

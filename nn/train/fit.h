@@ -28,8 +28,8 @@ struct ClassifierOptions {
   int64_t epochs = 10;
   EpochScheduler* schedule = nullptr;  // stepped once per epoch
   double label_smoothing = 0.0;
-  double clip_grad_norm = 0.0;         // 0: no clipping
-  int64_t log_every = 0;               // batches between train_loss records; 0: about 10 an epoch
+  double clip_grad_norm = 0.0;  // 0: no clipping
+  int64_t log_every = 0;        // batches between train_loss records; 0: about 10 an epoch
   // Called before each training batch (epoch and batch from 0), e.g. to stop a test run.
   std::function<void(int64_t epoch, int64_t batch)> on_batch;
 };
@@ -43,8 +43,9 @@ struct ClassifierResult {
 std::pair<double, double> evaluate_classifier(const std::function<Tensor(const Tensor&)>& forward,
                                               data::DataLoader& loader);
 
-ClassifierResult fit_classifier(Run& run, Module& model, const std::function<Tensor(const Tensor&)>& forward,
-                                Optimizer& optimizer, data::DataLoader& train, data::DataLoader& test,
-                                const ClassifierOptions& options);
+ClassifierResult fit_classifier(Run& run, Module& model,
+                                const std::function<Tensor(const Tensor&)>& forward,
+                                Optimizer& optimizer, data::DataLoader& train,
+                                data::DataLoader& test, const ClassifierOptions& options);
 
 }  // namespace ctdl::nn

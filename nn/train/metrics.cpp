@@ -7,7 +7,8 @@
 namespace ctdl::nn {
 
 MetricsLog::MetricsLog(std::string path) : path_(std::move(path)), out_(path_, std::ios::app) {
-  CTDL_CHECK(out_.good(), "MetricsLog: cannot open '", path_, "' for appending: ", std::strerror(errno));
+  CTDL_CHECK(out_.good(), "MetricsLog: cannot open '", path_,
+             "' for appending: ", std::strerror(errno));
 }
 
 void MetricsLog::write(const nlohmann::json& record) {

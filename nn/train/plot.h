@@ -30,7 +30,8 @@ struct PlotOptions {
   int width = 900, height = 560;
 };
 
-void plot_lines(const std::string& png_path, const std::vector<Series>& series, const PlotOptions& options = {});
+void plot_lines(const std::string& png_path, const std::vector<Series>& series,
+                const PlotOptions& options = {});
 // A 2-D tensor [H, W] as a heat map with a color bar (row 0 at the top).
 void plot_image(const std::string& png_path, const Tensor& image, const PlotOptions& options = {});
 

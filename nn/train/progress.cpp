@@ -12,8 +12,8 @@ std::string format_duration(double seconds) {
   auto s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
   char buffer[32];
   if (s >= 3600)
-    std::snprintf(buffer, sizeof(buffer), "%lld:%02lld:%02lld", (long long)(s / 3600), (long long)(s / 60 % 60),
-                  (long long)(s % 60));
+    std::snprintf(buffer, sizeof(buffer), "%lld:%02lld:%02lld", (long long)(s / 3600),
+                  (long long)(s / 60 % 60), (long long)(s % 60));
   else
     std::snprintf(buffer, sizeof(buffer), "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
   return buffer;
@@ -23,8 +23,10 @@ namespace {
 
 std::string format_value(double v) {
   char buffer[32];
-  if (v != 0 && (std::abs(v) < 1e-3 || std::abs(v) >= 1e5)) std::snprintf(buffer, sizeof(buffer), "%.3e", v);
-  else std::snprintf(buffer, sizeof(buffer), "%.4f", v);
+  if (v != 0 && (std::abs(v) < 1e-3 || std::abs(v) >= 1e5))
+    std::snprintf(buffer, sizeof(buffer), "%.3e", v);
+  else
+    std::snprintf(buffer, sizeof(buffer), "%.4f", v);
   return buffer;
 }
 
@@ -35,7 +37,9 @@ ProgressBar::ProgressBar(int64_t total_steps, ProgressOptions options)
   terminal_ = o_.terminal.value_or(o_.out == &std::cout && isatty(STDOUT_FILENO));
 }
 
-double ProgressBar::elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+double ProgressBar::elapsed() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
 
 std::string ProgressBar::status(bool final) const {
   std::ostringstream line;
@@ -52,7 +56,8 @@ std::string ProgressBar::status(bool final) const {
   }
   for (const auto& [name, value] : values_) line << "  " << name << " " << format_value(value);
   if (t > 0 && samples_ > 0) line << "  " << static_cast<int64_t>(samples_ / t) << " samples/s";
-  if (!final && done_ > 0 && done_ < total_) line << "  ETA " << format_duration(t / done_ * (total_ - done_));
+  if (!final && done_ > 0 && done_ < total_)
+    line << "  ETA " << format_duration(t / done_ * (total_ - done_));
   return line.str();
 }
 
@@ -77,8 +82,10 @@ void ProgressBar::step(int64_t samples, const Values& values) {
 
 void ProgressBar::finish(const Values& values) {
   for (const auto& v : values) values_.push_back(v);
-  if (terminal_) *o_.out << "\r" << status(true) << "\033[K\n" << std::flush;
-  else *o_.out << status(true) << "\n" << std::flush;
+  if (terminal_)
+    *o_.out << "\r" << status(true) << "\033[K\n" << std::flush;
+  else
+    *o_.out << status(true) << "\n" << std::flush;
 }
 
 }  // namespace ctdl::nn

@@ -57,8 +57,10 @@ std::string Run::data_dir(const std::string& name) const {
   if (!d.empty()) return d;
   std::string list;
   for (const std::string& t : tried) list += " " + t;
-  fail("data: no '", name, "' data found (tried", list.empty() ? " nothing" : list, "); pass --data DIR (the "
-       "dataset's folder, or a folder with a '", name, "' sub-folder) or set CTDL_DATA");
+  fail("data: no '", name, "' data found (tried", list.empty() ? " nothing" : list,
+       "); pass --data DIR (the "
+       "dataset's folder, or a folder with a '",
+       name, "' sub-folder) or set CTDL_DATA");
 }
 
 void Run::log(Json record) {
@@ -88,8 +90,9 @@ void Run::save_checkpoint(int64_t epoch, const CheckpointParts& parts) {
 int64_t Run::resume(const CheckpointTargets& targets) {
   if (!o_.resume || !fs::exists(checkpoint_path())) return 0;
   Metadata meta = load_checkpoint(checkpoint_path().string(), targets);
-  CTDL_CHECK(meta.count("epoch") && meta.count("rng_seed") && meta.count("rng_offset"), "resume: ",
-             checkpoint_path().string(), " lacks the epoch or random-generator state (not written by Run)");
+  CTDL_CHECK(meta.count("epoch") && meta.count("rng_seed") && meta.count("rng_offset"),
+             "resume: ", checkpoint_path().string(),
+             " lacks the epoch or random-generator state (not written by Run)");
   int64_t epoch = std::stoll(meta.at("epoch"));
   Generator& gen = default_generator();
   gen.manual_seed(std::stoull(meta.at("rng_seed")));
@@ -98,7 +101,8 @@ int64_t Run::resume(const CheckpointTargets& targets) {
   fs::path file = o_.dir / "metrics.jsonl";
   std::vector<Json> kept;
   for (Json& r : read_metrics(file.string()))
-    if (!r.contains("epoch") || !r["epoch"].is_number() || r["epoch"].get<double>() <= static_cast<double>(epoch))
+    if (!r.contains("epoch") || !r["epoch"].is_number() ||
+        r["epoch"].get<double>() <= static_cast<double>(epoch))
       kept.push_back(std::move(r));
   std::string text;
   for (const Json& r : kept) text += r.dump() + "\n";
@@ -110,8 +114,12 @@ int64_t Run::resume(const CheckpointTargets& targets) {
 }
 
 void Run::write_summary(double wall_s) const {
-  Json summary = {{"example", o_.example}, {"config", o_.config}, {"metrics", results_}, {"paper", paper_},
-                  {"wall_s", std::round(wall_s * 100) / 100}, {"notes", notes_}};
+  Json summary = {{"example", o_.example},
+                  {"config", o_.config},
+                  {"metrics", results_},
+                  {"paper", paper_},
+                  {"wall_s", std::round(wall_s * 100) / 100},
+                  {"notes", notes_}};
   write_file_atomically((o_.dir / "summary.json").string(), summary.dump(2) + "\n");
 }
 

@@ -43,7 +43,7 @@ struct RunOptions {
   std::string example;
   std::filesystem::path dir;
   Json config = Json::object();
-  std::string data;     // --data; empty: $CTDL_DATA, then the shared data folder
+  std::string data;  // --data; empty: $CTDL_DATA, then the shared data folder
   bool quick = false;
   bool resume = false;  // continue from dir/checkpoint.safetensors if it is there
 };

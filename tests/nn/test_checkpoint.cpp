@@ -6,10 +6,10 @@
 #include <cstring>
 #include <fstream>
 
-#include "helpers.h"
 #include "ctdl/nn/io/atomic_file.h"
 #include "ctdl/nn/io/checkpoint.h"
 #include "ctdl/nn/nn.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using ctdl::testing::allclose;
@@ -33,7 +33,9 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void spit(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
 
 struct Net : nn::Module {
   nn::Linear fc1 = register_module("fc1", nn::Linear(3, 8));
@@ -44,7 +46,8 @@ struct Net : nn::Module {
 
 }  // namespace
 
-TEST_CASE("safetensors round-trips every dtype, shape and layout with metadata", "[nn][checkpoint]") {
+TEST_CASE("safetensors round-trips every dtype, shape and layout with metadata",
+          "[nn][checkpoint]") {
   TempDir dir("st");
   manual_seed(0);
   nn::NamedTensors in = {
@@ -69,11 +72,13 @@ TEST_CASE("safetensors round-trips every dtype, shape and layout with metadata",
     CHECK(allclose(out.tensors[i].second, in[i].second, 0, 0));
   }
   CHECK(out.metadata == nn::Metadata{{"epoch", "3"}});
-  CHECK_THROWS_WITH_ALL(nn::save_safetensors(dir / "y", {{"a", zeros({1})}, {"a", zeros({1})}}), "'a' is used twice");
+  CHECK_THROWS_WITH_ALL(nn::save_safetensors(dir / "y", {{"a", zeros({1})}, {"a", zeros({1})}}),
+                        "'a' is used twice");
   CHECK_FALSE(fs::exists(dir / "y"));
 }
 
-TEST_CASE("a model saved and loaded computes the same; a different model is refused in full", "[nn][checkpoint]") {
+TEST_CASE("a model saved and loaded computes the same; a different model is refused in full",
+          "[nn][checkpoint]") {
   TempDir dir("model");
   manual_seed(1);
   Net net;
@@ -98,7 +103,8 @@ TEST_CASE("a model saved and loaded computes the same; a different model is refu
                         "unexpected 'fc2.weight'", "unexpected 'bn.running_var'");
 }
 
-TEST_CASE("a checkpoint restores model, optimizer and schedule: training continues identically", "[nn][checkpoint]") {
+TEST_CASE("a checkpoint restores model, optimizer and schedule: training continues identically",
+          "[nn][checkpoint]") {
   TempDir dir("ckpt");
   manual_seed(2);
   Tensor x = randn({32, 3}), y = randn({32, 2});
@@ -124,14 +130,15 @@ TEST_CASE("a checkpoint restores model, optimizer and schedule: training continu
   nn::Adam opt2(first.parameters(), {.lr = 0.01});
   nn::StepLR sched2(opt2, 2, 0.5);
   train(first, opt2, sched2, 3);
-  nn::save_checkpoint(dir / "ckpt.safetensors", {.model = &first, .optimizer = &opt2, .scheduler = &sched2,
-                                                 .metadata = {{"epoch", "3"}}});
+  nn::save_checkpoint(
+      dir / "ckpt.safetensors",
+      {.model = &first, .optimizer = &opt2, .scheduler = &sched2, .metadata = {{"epoch", "3"}}});
   manual_seed(99);  // a fresh process: different initial weights, fresh optimizer and schedule
   Net resumed;
   nn::Adam opt3(resumed.parameters(), {.lr = 0.01});
   nn::StepLR sched3(opt3, 2, 0.5);
-  nn::Metadata meta = nn::load_checkpoint(dir / "ckpt.safetensors", {.model = &resumed, .optimizer = &opt3,
-                                                                      .scheduler = &sched3});
+  nn::Metadata meta = nn::load_checkpoint(
+      dir / "ckpt.safetensors", {.model = &resumed, .optimizer = &opt3, .scheduler = &sched3});
   CHECK(meta.at("epoch") == "3");
   CHECK(opt3.lr() == opt2.lr());
   CHECK(opt3.steps() == 12);
@@ -149,7 +156,8 @@ TEST_CASE("a checkpoint restores model, optimizer and schedule: training continu
     nn::Linear fc1 = register_module("fc1", nn::Linear(3, 4));
   } small;
   nn::SGD sgd(small.parameters(), {.momentum = 0.9});
-  std::string path = dir / "ckpt.safetensors", between = "between " + path + " and the model and optimizer:";
+  std::string path = dir / "ckpt.safetensors",
+              between = "between " + path + " and the model and optimizer:";
   CHECK_THROWS_WITH_ALL(nn::load_checkpoint(path, {.model = &small, .optimizer = &sgd}),
                         "'model.fc1.weight' has shape [8, 3]", "unexpected 'model.fc2.bias'",
                         "unexpected 'optimizer.0.exp_avg'", "missing 'optimizer.0.momentum_buffer'",
@@ -183,7 +191,8 @@ TEST_CASE("a crash in the middle of a save leaves the previous file intact", "[n
   }
   CHECK(slurp(path) == before);
   int leftovers = 0;
-  for (const auto& entry : fs::directory_iterator(dir.path)) leftovers += entry.path().string().find(".tmp.") != std::string::npos;
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    leftovers += entry.path().string().find(".tmp.") != std::string::npos;
   CHECK(leftovers == 1);  // only the killed child's
   // A committed write replaces it.
   nn::save_safetensors(path, {{"w", zeros({2})}});
@@ -193,7 +202,8 @@ TEST_CASE("a crash in the middle of a save leaves the previous file intact", "[n
 TEST_CASE("malformed safetensors files give errors with file and offset", "[nn][checkpoint]") {
   TempDir dir("bad_st");
   std::string path = dir / "bad.safetensors";
-  nn::save_safetensors(path, {{"a", ones({2, 2})}, {"b", tensor(std::vector<bool>{true, false}, {2})}});
+  nn::save_safetensors(path,
+                       {{"a", ones({2, 2})}, {"b", tensor(std::vector<bool>{true, false}, {2})}});
   std::string good = slurp(path);
   uint64_t n;
   std::memcpy(&n, good.data(), 8);
@@ -217,18 +227,25 @@ TEST_CASE("malformed safetensors files give errors with file and offset", "[nn][
   };
   expect(good.substr(0, 5), {"truncated: 5 bytes", "offset 0"});
   expect(good.substr(0, 8 + n - 3), {"header length at offset 0 says"});
-  expect(good.substr(0, good.size() - 1), {"'b'", "not within the 17 data bytes", "truncated or corrupt"});
+  expect(good.substr(0, good.size() - 1),
+         {"'b'", "not within the 17 data bytes", "truncated or corrupt"});
   std::string broken = header;
   broken[5] = '}';
   expect(with_header(broken), {"JSON header is invalid near offset"});
-  expect(with_header(R"({"a": {"dtype": "F16", "shape": [2, 2], "data_offsets": [0, 8]}})"), {"'a'", "unsupported dtype \"F16\""});
+  expect(with_header(R"({"a": {"dtype": "F16", "shape": [2, 2], "data_offsets": [0, 8]}})"),
+         {"'a'", "unsupported dtype \"F16\""});
   expect(with_header(R"({"a": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 16]}})"),
          {"'a'", "hold 16 bytes but F32 [2, 3] needs 24"});
-  expect(with_header(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})"),
-         {"'a' and 'b' overlap at data offset 4"});
-  expect(with_header(R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 0]}})"),
-         {"holds more data than the file"});
-  expect(with_header(R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})"), {"not a non-negative integer"});
+  expect(
+      with_header(
+          R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})"),
+      {"'a' and 'b' overlap at data offset 4"});
+  expect(
+      with_header(
+          R"({"a": {"dtype": "F32", "shape": [4294967296, 4294967296, 4294967296], "data_offsets": [0, 0]}})"),
+      {"holds more data than the file"});
+  expect(with_header(R"({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})"),
+         {"not a non-negative integer"});
   expect(with_header(R"([1, 2])"), {"not a JSON object"});
   // A BOOL byte that is neither 0 nor 1.
   std::string bad_bool = good;

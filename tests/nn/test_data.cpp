@@ -2,9 +2,9 @@
 #include <atomic>
 #include <set>
 
-#include "helpers.h"
 #include "ctdl/nn/data/dataloader.h"
 #include "ctdl/nn/data/transforms.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using namespace ctdl::nn::data;
@@ -42,7 +42,8 @@ TEST_CASE("batches cover every example once per epoch, in order unless shuffled"
   CHECK(targets_of(dropping).size() == 8);
 
   DataLoader shuffled(numbered(100), {.batch_size = 16, .shuffle = true, .seed = 3});
-  std::vector<int64_t> first = targets_of(shuffled), second = targets_of(shuffled);  // epochs 0 and 1
+  std::vector<int64_t> first = targets_of(shuffled),
+                       second = targets_of(shuffled);  // epochs 0 and 1
   CHECK(std::set<int64_t>(first.begin(), first.end()).size() == 100);
   CHECK(std::set<int64_t>(second.begin(), second.end()).size() == 100);
   CHECK(first != second);
@@ -69,7 +70,8 @@ TEST_CASE("the order is a function of (seed, epoch) only", "[nn][data]") {
 
 TEST_CASE("prefetching and threads change nothing, random transforms included", "[nn][data]") {
   auto jitter = [](const Tensor& x, Generator& gen) { return x + rand(x.shape(), {}, &gen); };
-  DataLoaderOptions o{.batch_size = 8, .shuffle = true, .seed = 5, .prefetch = 0, .transform = jitter};
+  DataLoaderOptions o{
+      .batch_size = 8, .shuffle = true, .seed = 5, .prefetch = 0, .transform = jitter};
   DataLoader direct(numbered(37), o);
   o.prefetch = 3;
   DataLoader ahead(numbered(37), o);
@@ -84,7 +86,8 @@ TEST_CASE("prefetching and threads change nothing, random transforms included", 
     CHECK(k == xs.size());
   }
   // An example's noise depends on its index and the epoch, not on its batch.
-  DataLoader other_batches(numbered(37), {.batch_size = 5, .shuffle = true, .seed = 5, .transform = jitter});
+  DataLoader other_batches(numbered(37),
+                           {.batch_size = 5, .shuffle = true, .seed = 5, .transform = jitter});
   Example by8 = direct.batch(0, 0), by5 = other_batches.batch(0, 0);
   CHECK(allclose(by8.input.narrow(0, 0, 5), by5.input, 0, 0));
   CHECK_FALSE(allclose(direct.batch(1, 0).input, direct.batch(0, 0).input));
@@ -93,7 +96,8 @@ TEST_CASE("prefetching and threads change nothing, random transforms included", 
 TEST_CASE("shards partition each epoch", "[nn][data]") {
   std::vector<int64_t> all;
   for (int64_t r = 0; r < 3; ++r) {
-    DataLoader shard(numbered(20), {.batch_size = 4, .shuffle = true, .seed = 9, .num_shards = 3, .shard = r});
+    DataLoader shard(numbered(20),
+                     {.batch_size = 4, .shuffle = true, .seed = 9, .num_shards = 3, .shard = r});
     CHECK(shard.num_examples() == (r < 2 ? 7 : 6));
     std::vector<int64_t> mine = targets_of(shard);
     all.insert(all.end(), mine.begin(), mine.end());
@@ -105,7 +109,8 @@ TEST_CASE("shards partition each epoch", "[nn][data]") {
   CHECK_THROWS_WITH_ALL(DataLoader(numbered(4), {.num_shards = 2, .shard = 2}), "shard 2 of 2");
 }
 
-TEST_CASE("errors while loading reach the training loop; stopping early does not hang", "[nn][data]") {
+TEST_CASE("errors while loading reach the training loop; stopping early does not hang",
+          "[nn][data]") {
   struct Faulty : Dataset {
     int64_t size() const override { return 20; }
     Example get(int64_t i) const override {
@@ -141,7 +146,8 @@ TEST_CASE("transforms: normalize, random crop with padding, flip, grayscale", "[
   Tensor n = transforms::normalize({1.0, 2.0}, {2.0, 4.0})(img, gen);
   CHECK(allclose(n.select(0, 0), (img.select(0, 0) - 1.0) / 2.0, 1e-6, 0));
   CHECK(allclose(n.select(0, 1), (img.select(0, 1) - 2.0) / 4.0, 1e-6, 0));
-  CHECK_THROWS_WITH_ALL(transforms::normalize({0, 0, 0}, {1, 1, 1})(img, gen), "3 means for an image with 2 channels");
+  CHECK_THROWS_WITH_ALL(transforms::normalize({0, 0, 0}, {1, 1, 1})(img, gen),
+                        "3 means for an image with 2 channels");
 
   // Every crop is a window of the padded image; over many draws every offset appears.
   Tensor padded = pad(img, {1, 1, 1, 1}, PadMode::Constant, -1.0);
@@ -173,11 +179,14 @@ TEST_CASE("transforms: normalize, random crop with padding, flip, grayscale", "[
   CHECK(flipped > 150);
   CHECK(flipped < 250);
 
-  Tensor rgb = tensor({1.0, 0.0, 0.5, 0.0, 1.0, 0.5, 0.0, 0.0, 0.5}, {.dtype = DType::Float32}).reshape({3, 1, 3});
+  Tensor rgb = tensor({1.0, 0.0, 0.5, 0.0, 1.0, 0.5, 0.0, 0.0, 0.5}, {.dtype = DType::Float32})
+                   .reshape({3, 1, 3});
   Tensor gray = transforms::to_grayscale()(rgb, gen);
   CHECK(gray.shape() == Dims{1, 1, 3});
-  CHECK(allclose(gray, tensor({0.299, 0.587, 0.5}, {.dtype = DType::Float32}).reshape({1, 1, 3}), 1e-6, 0));
-  auto both = transforms::compose({transforms::to_grayscale(), transforms::normalize({0.5}, {0.5})});
+  CHECK(allclose(gray, tensor({0.299, 0.587, 0.5}, {.dtype = DType::Float32}).reshape({1, 1, 3}),
+                 1e-6, 0));
+  auto both =
+      transforms::compose({transforms::to_grayscale(), transforms::normalize({0.5}, {0.5})});
   CHECK(allclose(both(rgb, gen), (gray - 0.5) / 0.5, 1e-6, 0));
 }
 
@@ -192,5 +201,6 @@ TEST_CASE("TensorDataset and Subset", "[nn][data]") {
   CHECK(sub.get(0).target.item<int64_t>() == 9);
   CHECK(sub.get_batch({1, 0}).target.to_vector<int64_t>() == std::vector<int64_t>{1, 9});
   CHECK_THROWS_WITH_ALL(d.get(10), "index 10 out of range for 10");
-  CHECK_THROWS_WITH_ALL(TensorDataset(zeros({3, 2}), zeros({4})), "same first dimension", "[3, 2]", "[4]");
+  CHECK_THROWS_WITH_ALL(TensorDataset(zeros({3, 2}), zeros({4})), "same first dimension", "[3, 2]",
+                        "[4]");
 }

@@ -1,7 +1,7 @@
 // Layers and their function forms against references written with plain loops, and their
 // gradients against finite differences.
-#include "helpers.h"
 #include "ctdl/nn/nn.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using ctdl::testing::allclose;
@@ -15,7 +15,8 @@ std::vector<double> naive_conv(const Tensor& x, const Tensor& w, const Tensor& b
                                int64_t pad, Dims* out_shape) {
   int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3), o = w.size(0), k = w.size(2);
   int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
-  std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
+  std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>(),
+                      bv = b.to_vector<double>();
   std::vector<double> out(n * o * oh * ow);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t oc = 0; oc < o; ++oc)
@@ -41,7 +42,8 @@ TEST_CASE("Linear computes x·Wᵀ + b with PyTorch's default initialization bou
   manual_seed(0);
   nn::Linear fc(5, 3, {.dtype = DType::Float64});
   Tensor x = randn({4, 5}, f64);
-  std::vector<double> xv = x.to_vector<double>(), w = fc.weight.to_vector<double>(), b = fc.bias.to_vector<double>();
+  std::vector<double> xv = x.to_vector<double>(), w = fc.weight.to_vector<double>(),
+                      b = fc.bias.to_vector<double>();
   std::vector<double> expected;
   for (int i = 0; i < 4; ++i)
     for (int o = 0; o < 3; ++o) {
@@ -68,12 +70,14 @@ TEST_CASE("Conv2d matches a direct convolution; circular padding wraps", "[nn][l
   CHECK(allclose(conv(x), tensor(expected, shape, f64), 1e-10, 1e-12));
 
   // Circular padding: convolving the periodically tiled input without padding gives the same.
-  nn::Conv2d periodic(1, 2, 3, {.padding = 1, .bias = false, .padding_mode = PadMode::Circular,
-                                .dtype = DType::Float64});
+  nn::Conv2d periodic(
+      1, 2, 3,
+      {.padding = 1, .bias = false, .padding_mode = PadMode::Circular, .dtype = DType::Float64});
   Tensor u = randn({1, 1, 5, 5}, f64);
   Tensor tiled = cat({u.narrow(2, 4, 1), u, u.narrow(2, 0, 1)}, 2);
   tiled = cat({tiled.narrow(3, 4, 1), tiled, tiled.narrow(3, 0, 1)}, 3);
-  std::vector<double> expected_periodic = naive_conv(tiled, periodic.weight, zeros({2}, f64), 1, 0, &shape);
+  std::vector<double> expected_periodic =
+      naive_conv(tiled, periodic.weight, zeros({2}, f64), 1, 0, &shape);
   CHECK(allclose(periodic(u), tensor(expected_periodic, shape, f64), 1e-10, 1e-12));
 }
 
@@ -133,29 +137,53 @@ TEST_CASE("LayerNorm and GroupNorm normalize over the right elements", "[nn][lay
 
 TEST_CASE("normalization, activation and pooling functions pass gradcheck", "[nn][layers]") {
   manual_seed(4);
-  auto input = [](const Dims& shape) { return randn(shape, {.dtype = DType::Float64, .requires_grad = true}); };
+  auto input = [](const Dims& shape) {
+    return randn(shape, {.dtype = DType::Float64, .requires_grad = true});
+  };
   namespace F = nn::functional;
   Tensor x = input({3, 2, 3, 3}), w = input({2}), b = input({2});
   Tensor rm = zeros({2}, f64), rv = ones({2}, f64);
-  CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{F::batch_norm(t[0], {}, {}, t[1], t[2], true)}; },
-                            {x, w, b}).ok);
-  CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{F::layer_norm(t[0], 2)}; }, {x}).ok);
-  CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{F::group_norm(t[0], 2, t[1], t[2])}; },
-                            {x, w, b}).ok);
-  for (auto f : {F::gelu, F::silu}) CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{f(t[0])}; }, {x}).ok);
-  CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{F::elu(t[0] * 50.0)}; }, {x}).ok);
-  CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{F::adaptive_avg_pool2d(t[0], 2, 2)}; }, {x}).ok);
+  CHECK(autograd::gradcheck(
+            [&](const TensorList& t) {
+              return TensorList{F::batch_norm(t[0], {}, {}, t[1], t[2], true)};
+            },
+            {x, w, b})
+            .ok);
+  CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{F::layer_norm(t[0], 2)}; },
+                            {x})
+            .ok);
+  CHECK(autograd::gradcheck(
+            [&](const TensorList& t) { return TensorList{F::group_norm(t[0], 2, t[1], t[2])}; },
+            {x, w, b})
+            .ok);
+  for (auto f : {F::gelu, F::silu})
+    CHECK(autograd::gradcheck([&](const TensorList& t) { return TensorList{f(t[0])}; }, {x}).ok);
+  CHECK(
+      autograd::gradcheck([&](const TensorList& t) { return TensorList{F::elu(t[0] * 50.0)}; }, {x})
+          .ok);
+  CHECK(
+      autograd::gradcheck(
+          [&](const TensorList& t) { return TensorList{F::adaptive_avg_pool2d(t[0], 2, 2)}; }, {x})
+          .ok);
 }
 
 TEST_CASE("activations match their formulas", "[nn][layers]") {
   Tensor x = tensor({-3.0, -0.5, 0.0, 0.5, 3.0}, f64);
   std::vector<double> v = x.to_vector<double>();
-  auto apply = [&](auto f) { std::vector<double> o; for (double a : v) o.push_back(f(a)); return tensor(o, {5}, f64); };
-  CHECK(allclose(nn::LeakyReLU(0.2)(x), apply([](double a) { return a > 0 ? a : 0.2 * a; }), 1e-15, 0));
-  CHECK(allclose(nn::ELU(1.5)(x), apply([](double a) { return a > 0 ? a : 1.5 * std::expm1(a); }), 1e-12, 0));
+  auto apply = [&](auto f) {
+    std::vector<double> o;
+    for (double a : v) o.push_back(f(a));
+    return tensor(o, {5}, f64);
+  };
+  CHECK(allclose(nn::LeakyReLU(0.2)(x), apply([](double a) { return a > 0 ? a : 0.2 * a; }), 1e-15,
+                 0));
+  CHECK(allclose(nn::ELU(1.5)(x), apply([](double a) { return a > 0 ? a : 1.5 * std::expm1(a); }),
+                 1e-12, 0));
   CHECK(allclose(nn::SiLU()(x), apply([](double a) { return a / (1 + std::exp(-a)); }), 1e-12, 0));
   // The tanh form of GELU is within 1e-3 of the exact x·Φ(x).
-  CHECK(allclose(nn::GELU()(x), apply([](double a) { return a * 0.5 * std::erfc(-a / std::sqrt(2.0)); }), 0, 1e-3));
+  CHECK(allclose(nn::GELU()(x),
+                 apply([](double a) { return a * 0.5 * std::erfc(-a / std::sqrt(2.0)); }), 0,
+                 1e-3));
   CHECK(allclose(nn::Sequential(nn::ReLU(), nn::Tanh(), nn::Sigmoid(), nn::Softplus())(x),
                  softplus(sigmoid(tanh(relu(x)))), 0, 0));
   CHECK(allclose(nn::LogSoftmax(0)(x).exp().sum(), ones({}, f64), 1e-12, 0));
@@ -209,7 +237,8 @@ TEST_CASE("initializers draw from the documented distributions, reproducibly", "
   CHECK(w.abs().max().item() <= bound);
   CHECK(w.abs().max().item() > 0.99 * bound);
   CHECK(ctdl::std(w).item() == Approx(std::sqrt(2.0 / 300)).epsilon(0.02));
-  nn::init::kaiming_normal_(w, {.mode = nn::init::FanMode::FanOut, .nonlinearity = nn::init::Nonlinearity::ReLU}, &gen);
+  nn::init::kaiming_normal_(
+      w, {.mode = nn::init::FanMode::FanOut, .nonlinearity = nn::init::Nonlinearity::ReLU}, &gen);
   CHECK(ctdl::std(w).item() == Approx(std::sqrt(2.0 / 400)).epsilon(0.02));
   CHECK(w.mean().item() == Approx(0).margin(0.002));
   nn::init::xavier_uniform_(w, 1.0, &gen);

@@ -1,6 +1,6 @@
 // Losses against formulas evaluated with plain doubles, and their gradients.
-#include "helpers.h"
 #include "ctdl/nn/nn.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using ctdl::testing::allclose;
@@ -9,7 +9,8 @@ namespace {
 const TensorOptions f64{.dtype = DType::Float64};
 }
 
-TEST_CASE("cross_entropy and nll_loss equal -log softmax at the target, with smoothing", "[nn][losses]") {
+TEST_CASE("cross_entropy and nll_loss equal -log softmax at the target, with smoothing",
+          "[nn][losses]") {
   manual_seed(0);
   Tensor logits = randn({5, 4}, f64) * 3.0;
   Tensor target = tensor(std::vector<int64_t>{0, 3, 1, 1, 2}, {5});
@@ -27,22 +28,30 @@ TEST_CASE("cross_entropy and nll_loss equal -log softmax at the target, with smo
       per_row.push_back(row);
       total += row;
     }
-    CHECK(nn::cross_entropy(logits, target, {.label_smoothing = eps}).item() == Approx(total / 5).epsilon(1e-12));
-    CHECK(allclose(nn::cross_entropy(logits, target, {.label_smoothing = eps, .reduction = nn::Reduction::None}),
+    CHECK(nn::cross_entropy(logits, target, {.label_smoothing = eps}).item() ==
+          Approx(total / 5).epsilon(1e-12));
+    CHECK(allclose(nn::cross_entropy(logits, target,
+                                     {.label_smoothing = eps, .reduction = nn::Reduction::None}),
                    tensor(per_row, {5}, f64), 1e-12, 0));
   }
   CHECK(nn::nll_loss(log_softmax(logits, 1), target, nn::Reduction::Sum).item() ==
-        Approx(nn::cross_entropy(logits, target, {.reduction = nn::Reduction::Sum}).item()).epsilon(1e-12));
+        Approx(nn::cross_entropy(logits, target, {.reduction = nn::Reduction::Sum}).item())
+            .epsilon(1e-12));
   // Huge logits stay finite.
   CHECK(std::isfinite(nn::cross_entropy(logits * 1e4, target).item()));
   // Spatial targets [N, d] with scores [N, C, d].
   Tensor spatial = randn({2, 3, 4}, f64);
   Tensor labels = tensor(std::vector<int64_t>{0, 1, 2, 0, 2, 2, 1, 0}, {2, 4});
   Tensor flat = spatial.permute({0, 2, 1}).reshape({8, 3});
-  CHECK(nn::cross_entropy(spatial, labels).item() == Approx(nn::cross_entropy(flat, labels.reshape({8})).item()));
+  CHECK(nn::cross_entropy(spatial, labels).item() ==
+        Approx(nn::cross_entropy(flat, labels.reshape({8})).item()));
   Tensor w = logits.detach().clone().requires_grad_();
-  CHECK(autograd::gradcheck([&](const TensorList& t) {
-    return TensorList{nn::cross_entropy(t[0], target, {.label_smoothing = 0.2})}; }, {w}).ok);
+  CHECK(autograd::gradcheck(
+            [&](const TensorList& t) {
+              return TensorList{nn::cross_entropy(t[0], target, {.label_smoothing = 0.2})};
+            },
+            {w})
+            .ok);
 }
 
 TEST_CASE("cross_entropy names bad targets", "[nn][losses]") {
@@ -59,18 +68,25 @@ TEST_CASE("binary cross-entropy with logits is stable and matches its formula", 
   double total = 0;
   for (int i = 0; i < 5; ++i) {
     // log(1 + e^x) written stably for the reference.
-    auto log1pexp = [](double v) { return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); };
+    auto log1pexp = [](double v) {
+      return v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+    };
     total += y[i] * log1pexp(-x[i]) + (1 - y[i]) * log1pexp(x[i]);
   }
   Tensor logits = tensor(x, {5}, f64), target = tensor(y, {5}, f64);
-  CHECK(nn::binary_cross_entropy_with_logits(logits, target).item() == Approx(total / 5).epsilon(1e-12));
+  CHECK(nn::binary_cross_entropy_with_logits(logits, target).item() ==
+        Approx(total / 5).epsilon(1e-12));
   Tensor pw = tensor({2.0, 2.0, 2.0, 2.0, 2.0}, f64);
   Tensor weighted = nn::binary_cross_entropy_with_logits(logits, target, nn::Reduction::None, pw);
   CHECK(weighted.to_vector<double>()[1] == Approx(2 * std::log1p(std::exp(2.0))).epsilon(1e-12));
   Tensor v = tensor({-3.0, 0.2, 4.0}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor t = tensor({1.0, 0.0, 0.3}, f64);
-  CHECK(autograd::gradcheck([&](const TensorList& in) {
-    return TensorList{nn::binary_cross_entropy_with_logits(in[0], t)}; }, {v}).ok);
+  CHECK(autograd::gradcheck(
+            [&](const TensorList& in) {
+              return TensorList{nn::binary_cross_entropy_with_logits(in[0], t)};
+            },
+            {v})
+            .ok);
 }
 
 TEST_CASE("mse and huber losses", "[nn][losses]") {
@@ -79,7 +95,8 @@ TEST_CASE("mse and huber losses", "[nn][losses]") {
   CHECK(nn::mse_loss(a, b, nn::Reduction::Sum).item() == Approx(15.5));
   // delta 1: 0.5·0.25, 0, 1·(3 - 0.5), 1·(2.5 - 0.5)
   CHECK(nn::huber_loss(a, b).item() == Approx((0.125 + 0 + 2.5 + 2.0) / 4));
-  CHECK(nn::huber_loss(a, b, 3.0, nn::Reduction::Sum).item() == Approx(0.125 + 0 + 3 * 1.5 + 0.5 * 6.25));
+  CHECK(nn::huber_loss(a, b, 3.0, nn::Reduction::Sum).item() ==
+        Approx(0.125 + 0 + 3 * 1.5 + 0.5 * 6.25));
   CHECK_THROWS_WITH_ALL(nn::mse_loss(a, zeros({3}, f64)), "mse_loss", "[4]", "[3]");
 }
 

@@ -1,7 +1,7 @@
 // nn::Module: registration, dotted names, handle semantics under copy and move, training
 // mode, conversion, apply, loading with every mismatch reported.
-#include "helpers.h"
 #include "ctdl/nn/nn.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using ctdl::testing::allclose;
@@ -32,8 +32,9 @@ std::vector<std::string> names(const nn::NamedTensors& named) {
 
 TEST_CASE("named_parameters gives dotted names in registration order", "[nn][module]") {
   Net net;
-  CHECK(names(net.named_parameters()) ==
-        std::vector<std::string>{"scale", "block.fc.weight", "block.fc.bias", "head.weight", "head.bias"});
+  CHECK(names(net.named_parameters()) == std::vector<std::string>{"scale", "block.fc.weight",
+                                                                  "block.fc.bias", "head.weight",
+                                                                  "head.bias"});
   CHECK(names(net.named_buffers()) == std::vector<std::string>{"steps"});
   CHECK(net.parameters().size() == 5);
   CHECK(net.num_parameters() == 2 + 12 + 4 + 8 + 2);
@@ -41,7 +42,8 @@ TEST_CASE("named_parameters gives dotted names in registration order", "[nn][mod
   CHECK(net.at("block.fc.weight").same(net.block.fc.weight));
   CHECK(net.contains("head.bias"));
   CHECK_FALSE(net.contains("head.gamma"));
-  CHECK_THROWS_WITH_ALL(net.at("head.gamma"), "no parameter or buffer named 'head.gamma'", "head.bias");
+  CHECK_THROWS_WITH_ALL(net.at("head.gamma"), "no parameter or buffer named 'head.gamma'",
+                        "head.bias");
   std::vector<std::string> modules;
   for (const auto& [n, m] : net.named_modules()) modules.push_back(n + ":" + m.type_name());
   CHECK(modules == std::vector<std::string>{":Module", "block:Block", "block.fc:Linear",
@@ -50,13 +52,13 @@ TEST_CASE("named_parameters gives dotted names in registration order", "[nn][mod
 
 TEST_CASE("members and the registry stay one module through copies and moves", "[nn][module]") {
   Net original;
-  Net copy = original;                  // a handle: the same parameters
+  Net copy = original;  // a handle: the same parameters
   Net moved = std::move(copy);
-  std::vector<Net> many(3, moved);      // copies inside a container, reallocated on growth
+  std::vector<Net> many(3, moved);  // copies inside a container, reallocated on growth
   many.push_back(original);
   for (const Net* n : {&original, &moved, &many[0], &many[3]}) {
     TensorList params = n->parameters();
-    CHECK(params[1].same(n->block.fc.weight));   // registry entry == member
+    CHECK(params[1].same(n->block.fc.weight));  // registry entry == member
     CHECK(params[1].same(original.block.fc.weight));
   }
   // A change through one handle is seen through every other.
@@ -105,7 +107,7 @@ TEST_CASE("train and eval reach every descendant and change Dropout", "[nn][modu
 
 TEST_CASE("to(dtype) converts in place: members and optimizer lists follow", "[nn][module]") {
   Net net;
-  TensorList held = net.parameters();   // what an optimizer would keep
+  TensorList held = net.parameters();  // what an optimizer would keep
   std::vector<double> before = net.head.weight.to_vector<double>();
   net.to(DType::Float64);
   CHECK(net.head.weight.dtype() == DType::Float64);
@@ -136,13 +138,14 @@ TEST_CASE("apply visits every module, children first", "[nn][module]") {
 TEST_CASE("load_state_dict reports every mismatch at once", "[nn][module]") {
   Net net;
   nn::NamedTensors state = net.state_dict();
-  state.erase(state.begin() + 2);                             // block.fc.bias missing
-  state[0].second = ones({3});                                // scale: wrong shape
-  state[3].second = state[3].second.to(DType::Float64);       // head.bias: wrong dtype
-  state.emplace_back("extra.weight", zeros({1}));             // unexpected
+  state.erase(state.begin() + 2);                        // block.fc.bias missing
+  state[0].second = ones({3});                           // scale: wrong shape
+  state[3].second = state[3].second.to(DType::Float64);  // head.bias: wrong dtype
+  state.emplace_back("extra.weight", zeros({1}));        // unexpected
   std::vector<double> scale_before = net.scale.to_vector<double>();
   CHECK_THROWS_WITH_ALL(net.load_state_dict(state, "ckpt.safetensors"), "4 mismatches",
-                        "missing 'block.fc.bias'", "'scale' has shape [3] in ckpt.safetensors but [2]",
+                        "missing 'block.fc.bias'",
+                        "'scale' has shape [3] in ckpt.safetensors but [2]",
                         "'head.bias' is float64", "unexpected 'extra.weight'");
   CHECK(net.scale.to_vector<double>() == scale_before);  // nothing was copied
 }
@@ -188,7 +191,8 @@ TEST_CASE("containers: Sequential, StaticSequential, ModuleList, Residual", "[nn
   nn::StaticSequential fixed(a, nn::ReLU(), b);
   CHECK(allclose(fixed(x), expected, 0, 0));
   CHECK(fixed.get<2>().weight.same(b.weight));
-  CHECK(names(fixed.named_parameters()) == names(nn::Sequential(a, nn::ReLU(), b).named_parameters()));
+  CHECK(names(fixed.named_parameters()) ==
+        names(nn::Sequential(a, nn::ReLU(), b).named_parameters()));
 
   nn::ModuleList<nn::Linear> list;
   for (int i = 0; i < 3; ++i) list.push_back(nn::Linear(4, 4));
@@ -199,7 +203,8 @@ TEST_CASE("containers: Sequential, StaticSequential, ModuleList, Residual", "[nn
 
   nn::Residual residual(list[0]);
   CHECK(allclose(residual(x), x + list[0](x), 0, 0));
-  CHECK(names(residual.named_parameters()) == std::vector<std::string>{"block.weight", "block.bias"});
+  CHECK(names(residual.named_parameters()) ==
+        std::vector<std::string>{"block.weight", "block.bias"});
 
   nn::Autonomous f(list[1]);
   CHECK(allclose(f(0.5, x), list[1](x), 0, 0));

@@ -2,8 +2,8 @@
 // problems with known minimizers, schedules, clipping, and state round trips.
 #include <functional>
 
-#include "helpers.h"
 #include "ctdl/nn/nn.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using ctdl::testing::allclose;
@@ -42,60 +42,84 @@ Tensor reference(const std::function<double(int, double, double, int)>& update, 
 
 }  // namespace
 
-TEST_CASE("SGD with momentum, dampening, Nesterov and weight decay follows PyTorch's rule", "[nn][optim]") {
+TEST_CASE("SGD with momentum, dampening, Nesterov and weight decay follows PyTorch's rule",
+          "[nn][optim]") {
   for (bool nesterov : {false, true}) {
     double lr = 0.1, mu = 0.9, wd = 0.01, damp = nesterov ? 0.0 : 0.3;
     std::vector<double> buf(4);
-    Tensor expected = reference([&](int i, double p, double g, int step) {
-      g += wd * p;
-      buf[i] = step == 1 ? g : mu * buf[i] + (1 - damp) * g;
-      return p - lr * (nesterov ? g + mu * buf[i] : buf[i]);
-    }, 7);
-    Tensor got = run([&](Tensor& p) {
-      return new nn::SGD({p}, {.lr = lr, .momentum = mu, .dampening = damp, .weight_decay = wd, .nesterov = nesterov});
-    }, 7);
+    Tensor expected = reference(
+        [&](int i, double p, double g, int step) {
+          g += wd * p;
+          buf[i] = step == 1 ? g : mu * buf[i] + (1 - damp) * g;
+          return p - lr * (nesterov ? g + mu * buf[i] : buf[i]);
+        },
+        7);
+    Tensor got = run(
+        [&](Tensor& p) {
+          return new nn::SGD({p}, {.lr = lr,
+                                   .momentum = mu,
+                                   .dampening = damp,
+                                   .weight_decay = wd,
+                                   .nesterov = nesterov});
+        },
+        7);
     CHECK(allclose(got, expected, 1e-13, 1e-15));
   }
-  CHECK_THROWS_WITH_ALL(nn::SGD({zeros({1}, {.requires_grad = true})}, {.nesterov = true}), "Nesterov");
+  CHECK_THROWS_WITH_ALL(nn::SGD({zeros({1}, {.requires_grad = true})}, {.nesterov = true}),
+                        "Nesterov");
 }
 
 TEST_CASE("Adam, AdamW and RMSprop follow PyTorch's rules", "[nn][optim]") {
   const double lr = 0.05, b1 = 0.8, b2 = 0.99, eps = 1e-8, wd = 0.1;
   for (bool decoupled : {false, true}) {
     std::vector<double> m(4), v(4);
-    Tensor expected = reference([&](int i, double p, double g, int t) {
-      if (decoupled) p *= 1 - lr * wd;
-      else g += wd * p;
-      m[i] = b1 * m[i] + (1 - b1) * g;
-      v[i] = b2 * v[i] + (1 - b2) * g * g;
-      double mh = m[i] / (1 - std::pow(b1, t)), vh = v[i] / (1 - std::pow(b2, t));
-      return p - lr * mh / (std::sqrt(vh) + eps);
-    }, 9);
+    Tensor expected = reference(
+        [&](int i, double p, double g, int t) {
+          if (decoupled)
+            p *= 1 - lr * wd;
+          else
+            g += wd * p;
+          m[i] = b1 * m[i] + (1 - b1) * g;
+          v[i] = b2 * v[i] + (1 - b2) * g * g;
+          double mh = m[i] / (1 - std::pow(b1, t)), vh = v[i] / (1 - std::pow(b2, t));
+          return p - lr * mh / (std::sqrt(vh) + eps);
+        },
+        9);
     nn::AdamOptions o{.lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps, .weight_decay = wd};
-    Tensor got = run([&](Tensor& p) -> nn::Optimizer* {
-      if (decoupled) return new nn::AdamW({p}, o);
-      return new nn::Adam({p}, o);
-    }, 9);
+    Tensor got = run(
+        [&](Tensor& p) -> nn::Optimizer* {
+          if (decoupled) return new nn::AdamW({p}, o);
+          return new nn::Adam({p}, o);
+        },
+        9);
     CHECK(allclose(got, expected, 1e-12, 1e-14));
   }
   for (bool centered : {false, true}) {
     const double alpha = 0.9, mu = 0.5;
     std::vector<double> sq(4), ga(4), buf(4);
-    Tensor expected = reference([&](int i, double p, double g, int) {
-      g += wd * p;
-      sq[i] = alpha * sq[i] + (1 - alpha) * g * g;
-      double avg = std::sqrt(sq[i]) + eps;
-      if (centered) {
-        ga[i] = alpha * ga[i] + (1 - alpha) * g;
-        avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
-      }
-      buf[i] = mu * buf[i] + g / avg;
-      return p - lr * buf[i];
-    }, 9);
-    Tensor got = run([&](Tensor& p) {
-      return new nn::RMSprop({p}, {.lr = lr, .alpha = alpha, .eps = eps, .weight_decay = wd, .momentum = mu,
-                                   .centered = centered});
-    }, 9);
+    Tensor expected = reference(
+        [&](int i, double p, double g, int) {
+          g += wd * p;
+          sq[i] = alpha * sq[i] + (1 - alpha) * g * g;
+          double avg = std::sqrt(sq[i]) + eps;
+          if (centered) {
+            ga[i] = alpha * ga[i] + (1 - alpha) * g;
+            avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
+          }
+          buf[i] = mu * buf[i] + g / avg;
+          return p - lr * buf[i];
+        },
+        9);
+    Tensor got = run(
+        [&](Tensor& p) {
+          return new nn::RMSprop({p}, {.lr = lr,
+                                       .alpha = alpha,
+                                       .eps = eps,
+                                       .weight_decay = wd,
+                                       .momentum = mu,
+                                       .centered = centered});
+        },
+        9);
     CHECK(allclose(got, expected, 1e-12, 1e-14));
   }
 }
@@ -134,11 +158,13 @@ TEST_CASE("an optimizer restored from its state continues exactly", "[nn][optim]
   CHECK(allclose(q.detach(), straight, 0, 0));
   // A state for other shapes is refused with every problem named.
   nn::Adam wrong({zeros({3}, {.requires_grad = true})});
-  CHECK_THROWS_WITH_ALL(wrong.load_state_dict(saved, "ckpt"), "'0.exp_avg' has shape [4] in ckpt but [3]",
+  CHECK_THROWS_WITH_ALL(wrong.load_state_dict(saved, "ckpt"),
+                        "'0.exp_avg' has shape [4] in ckpt but [3]",
                         "'0.exp_avg_sq' has shape [4]");
 }
 
-TEST_CASE("L-BFGS finds the minimizers of a quadratic and of Rosenbrock's function", "[nn][optim]") {
+TEST_CASE("L-BFGS finds the minimizers of a quadratic and of Rosenbrock's function",
+          "[nn][optim]") {
   // Quadratic: the exact minimizer is b / a.
   Tensor p = zeros({4}, {.dtype = DType::Float64, .requires_grad = true});
   nn::LBFGS opt({p}, {.max_iter = 50, .tolerance_grad = 1e-12, .tolerance_change = 1e-14});
@@ -156,7 +182,9 @@ TEST_CASE("L-BFGS finds the minimizers of a quadratic and of Rosenbrock's functi
 
   // Rosenbrock from (-1.5, 2): the minimum is at (1, 1).
   Tensor xy = tensor({-1.5, 2.0}, f64).requires_grad_();
-  nn::LBFGSOptions wolfe_options{.max_iter = 5, .tolerance_grad = 1e-10, .tolerance_change = 1e-14,
+  nn::LBFGSOptions wolfe_options{.max_iter = 5,
+                                 .tolerance_grad = 1e-10,
+                                 .tolerance_change = 1e-14,
                                  .line_search = nn::LineSearch::StrongWolfe};
   nn::LBFGS wolfe({xy}, wolfe_options);
   auto rosenbrock = [&](nn::Optimizer& o) {
@@ -212,7 +240,7 @@ TEST_CASE("epoch schedules give their closed-form rates", "[nn][optim]") {
   nn::SGD d({p}, {.lr = 1.0});
   nn::CosineAnnealingLR cosine(d, 4, 0.2);
   r = rates(cosine, d, 4);
-  CHECK(r[2] == Approx(0.6));               // halfway: the midpoint of 1 and 0.2
+  CHECK(r[2] == Approx(0.6));  // halfway: the midpoint of 1 and 0.2
   CHECK(r[4] == Approx(0.2));
   CHECK(r[1] == Approx(0.2 + 0.8 * (1 + std::cos(M_PI / 4)) / 2));
   // Restoring the epoch count restores the rate.
@@ -223,7 +251,8 @@ TEST_CASE("epoch schedules give their closed-form rates", "[nn][optim]") {
   CHECK(again.epoch() == 4);
 }
 
-TEST_CASE("ReduceLROnPlateau cuts the rate after `patience` epochs without improvement", "[nn][optim]") {
+TEST_CASE("ReduceLROnPlateau cuts the rate after `patience` epochs without improvement",
+          "[nn][optim]") {
   Tensor p = zeros({1}, {.requires_grad = true});
   nn::SGD opt({p}, {.lr = 1.0});
   nn::ReduceLROnPlateau plateau(opt, {.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.2});
@@ -242,12 +271,14 @@ TEST_CASE("ReduceLROnPlateau cuts the rate after `patience` epochs without impro
 
 TEST_CASE("clip_grad_norm_ scales the joint gradient to the bound", "[nn][optim]") {
   Tensor a = zeros({2}, {.requires_grad = true}), b = zeros({1}, {.requires_grad = true});
-  ((a * tensor({3.0, 0.0})).sum() + (b * 4.0).sum()).backward();  // gradients (3, 0) and (4): norm 5
+  ((a * tensor({3.0, 0.0})).sum() + (b * 4.0).sum())
+      .backward();  // gradients (3, 0) and (4): norm 5
   double norm = nn::clip_grad_norm_({a, b}, 1.0);
   CHECK(norm == Approx(5.0));
   CHECK(a.grad().to_vector<double>()[0] == Approx(0.6).epsilon(1e-5));
   CHECK(b.grad().item() == Approx(0.8).epsilon(1e-5));
-  CHECK(nn::clip_grad_norm_({a, b}, 10.0) == Approx(1.0).epsilon(1e-5));   // below the bound: unchanged
+  CHECK(nn::clip_grad_norm_({a, b}, 10.0) ==
+        Approx(1.0).epsilon(1e-5));  // below the bound: unchanged
   CHECK(b.grad().item() == Approx(0.8).epsilon(1e-5));
   CHECK(nn::clip_grad_norm_({a, b}, 1.0, INFINITY) == Approx(0.8).epsilon(1e-5));
   nn::clip_grad_value_({a, b}, 0.7);

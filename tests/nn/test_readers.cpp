@@ -13,12 +13,12 @@
 #include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop
 
-#include "helpers.h"
 #include "ctdl/nn/data/dataloader.h"
 #include "ctdl/nn/data/files.h"
 #include "ctdl/nn/data/image.h"
 #include "ctdl/nn/data/image_folder.h"
 #include "ctdl/nn/data/mnist.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using namespace ctdl::nn::data;
@@ -40,7 +40,8 @@ struct TempDir {
 };
 
 void write(const std::string& path, const Bytes& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 Bytes gzip(const Bytes& data) {
@@ -98,7 +99,8 @@ TEST_CASE("IDX images and labels read back exactly, plain or gzip-compressed", "
   CHECK(m.train.size() == 8);
   CHECK(m.test.size() == 4);
   CHECK(m.test.targets().to_vector<int64_t>() == std::vector<int64_t>{8, 9, 0, 1});
-  CHECK(m.description.find("first 8 t10k images and evaluating on the last 4") != std::string::npos);
+  CHECK(m.description.find("first 8 t10k images and evaluating on the last 4") !=
+        std::string::npos);
   // With training files: the standard split.
   write(dir / "train-images-idx3-ubyte.gz", gzip(idx({5, 3, 2}, pixels(5, 3, 2))));
   write(dir / "train-labels-idx1-ubyte.gz", gzip(idx({5}, labels(5))));
@@ -129,17 +131,20 @@ TEST_CASE("malformed IDX and gzip files give errors with file and offset", "[nn]
   images_error(wrong_magic, {"wrong magic number 0x801 at offset 0"});
   images_error(Bytes(good.begin(), good.begin() + 2), {"truncated", "2 bytes"});
   images_error(Bytes(good.begin(), good.begin() + 10), {"truncated header: 10 bytes"});
-  images_error(Bytes(good.begin(), good.end() - 3), {"truncated: the header promises 16 bytes of data from offset 16 but only 13"});
+  images_error(Bytes(good.begin(), good.end() - 3),
+               {"truncated: the header promises 16 bytes of data from offset 16 but only 13"});
   Bytes longer = good;
   longer.push_back(7);
   images_error(longer, {"1 unexpected bytes after the data, at offset 32"});
-  images_error(idx({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}), {"dimension 0 at offset 4 is 4294967295, more data than the file holds"});
+  images_error(idx({0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {}),
+               {"dimension 0 at offset 4 is 4294967295, more data than the file holds"});
   // gzip: a damaged stream and a cut-off one.
   Bytes gz = gzip(good);
   Bytes damaged = gz;
   for (size_t i = 12; i < 20; ++i) damaged[i] ^= 0xA5;
   images_error(damaged, {"gzip", "compressed offset"});
-  images_error(Bytes(gz.begin(), gz.begin() + gz.size() / 2), {"truncated gzip data", "compressed offset"});
+  images_error(Bytes(gz.begin(), gz.begin() + gz.size() / 2),
+               {"truncated gzip data", "compressed offset"});
   Bytes trailing = gz;
   trailing.push_back(1), trailing.push_back(2);
   std::string at_end = "compressed offset " + std::to_string(gz.size());
@@ -153,7 +158,8 @@ TEST_CASE("malformed IDX and gzip files give errors with file and offset", "[nn]
   CHECK_THROWS_WITH_ALL(read_idx_images(dir / "absent"), "cannot open", "absent");
 }
 
-TEST_CASE("the shared MNIST test set reads as 8,000 training and 2,000 held-out images", "[nn][readers]") {
+TEST_CASE("the shared MNIST test set reads as 8,000 training and 2,000 held-out images",
+          "[nn][readers]") {
   std::string dir = ctdl::testing::shared_data_dir("mnist");
   if (dir.empty()) {
     WARN("skipped: ../shared/data/mnist is absent");
@@ -177,11 +183,13 @@ TEST_CASE("the shared MNIST test set reads as 8,000 training and 2,000 held-out 
 
 namespace {
 
-// Writes PNG image k of class c: 3 channels, 4x3 pixels, value (c * 40 + k * 7 + channel * 3 + pixel) mod 256.
+// PNG image k of class c: 3 channels, 4x3 pixels, each value
+// (c * 40 + k * 7 + channel * 3 + pixel) mod 256.
 Bytes png(int c, int k) {
   std::vector<uint8_t> rgb;
   for (int p = 0; p < 12; ++p)
-    for (int ch = 0; ch < 3; ++ch) rgb.push_back(static_cast<uint8_t>((c * 40 + k * 7 + ch * 3 + p) % 256));
+    for (int ch = 0; ch < 3; ++ch)
+      rgb.push_back(static_cast<uint8_t>((c * 40 + k * 7 + ch * 3 + p) % 256));
   int length = 0;
   unsigned char* data = stbi_write_png_to_mem(rgb.data(), 3 * 4, 4, 3, 3, &length);
   Bytes out(data, data + length);
@@ -199,24 +207,29 @@ void check_folder(const ImageFolder& folder) {
     REQUIRE(image.shape() == Dims{3, 3, 4});
     std::vector<double> v = image.to_vector<double>();
     for (int ch = 0; ch < 3; ++ch)
-      for (int p = 0; p < 12; ++p) CHECK(v[ch * 12 + p] == Approx(((c * 40 + k * 7 + ch * 3 + p) % 256) / 255.0));
+      for (int p = 0; p < 12; ++p)
+        CHECK(v[ch * 12 + p] == Approx(((c * 40 + k * 7 + ch * 3 + p) % 256) / 255.0));
   }
 }
 
 }  // namespace
 
-TEST_CASE("ImageFolder reads class folders from a directory, a .tar and a .tar.gz", "[nn][readers]") {
+TEST_CASE("ImageFolder reads class folders from a directory, a .tar and a .tar.gz",
+          "[nn][readers]") {
   TempDir dir("folder");
   fs::create_directories(dir.path / "data" / "train" / "cat");
   fs::create_directories(dir.path / "data" / "train" / "dog");
-  for (int k = 0; k < 3; ++k) write(dir / ("data/train/cat/" + std::to_string(k) + ".png"), png(0, k));
-  for (int k = 0; k < 2; ++k) write(dir / ("data/train/dog/" + std::to_string(k) + ".png"), png(1, k));
+  for (int k = 0; k < 3; ++k)
+    write(dir / ("data/train/cat/" + std::to_string(k) + ".png"), png(0, k));
+  for (int k = 0; k < 2; ++k)
+    write(dir / ("data/train/dog/" + std::to_string(k) + ".png"), png(1, k));
   write(dir / "data/train/notes.txt", {'h', 'i'});  // not a class folder: ignored
   check_folder(ImageFolder(dir / "data/train"));
   check_folder(ImageFolder(dir / "data", {.folder = "train"}));
-  std::string cmd = "cd '" + (dir / "data") + "' && tar cf ../images.tar train && tar czf ../images.tar.gz train";
+  std::string cmd =
+      "cd '" + (dir / "data") + "' && tar cf ../images.tar train && tar czf ../images.tar.gz train";
   REQUIRE(std::system(cmd.c_str()) == 0);
-  check_folder(ImageFolder(dir / "images.tar"));     // root: the single top-level folder
+  check_folder(ImageFolder(dir / "images.tar"));  // root: the single top-level folder
   check_folder(ImageFolder(dir / "images.tar.gz"));
   ImageFolder gray(dir / "images.tar.gz", {.channels = 1});
   CHECK(gray.get(0).input.shape() == Dims{1, 3, 4});
@@ -255,7 +268,8 @@ TEST_CASE("broken images and archives give errors with file and offset", "[nn][r
   std::string needs = "needs " + std::to_string(members[0].size) + " bytes";
   CHECK_THROWS_WITH_ALL(TarArchive(dir / "cut.tar"), "truncated", header_at.c_str(), needs.c_str());
   write(dir / "cut_header.tar", Bytes(tar.begin(), tar.begin() + 100));
-  CHECK_THROWS_WITH_ALL(TarArchive(dir / "cut_header.tar"), "truncated: a header starts at offset 0");
+  CHECK_THROWS_WITH_ALL(TarArchive(dir / "cut_header.tar"),
+                        "truncated: a header starts at offset 0");
   // Not a tar at all.
   write(dir / "text.tar", Bytes(1024, 'x'));
   CHECK_THROWS_WITH_ALL(TarArchive(dir / "text.tar"), "text.tar", "offset 148");
@@ -268,9 +282,10 @@ TEST_CASE("write_png writes what decode_image reads back", "[nn][readers]") {
   Tensor back = read_image(dir / "a.png");
   CHECK(back.shape() == Dims{3, 5, 7});
   CHECK(ctdl::testing::max_abs_diff(back, rgb) <= 0.5 / 255 + 1e-6);  // 8-bit rounding only
-  Tensor gray = rand({1, 4, 4}) * 2.0 - 0.5;  // out of range: clamped
+  Tensor gray = rand({1, 4, 4}) * 2.0 - 0.5;                          // out of range: clamped
   write_png(dir / "g.png", gray);
-  CHECK(ctdl::testing::max_abs_diff(read_image(dir / "g.png", 1), clamp(gray, 0.0, 1.0)) <= 0.5 / 255 + 1e-6);
+  CHECK(ctdl::testing::max_abs_diff(read_image(dir / "g.png", 1), clamp(gray, 0.0, 1.0)) <=
+        0.5 / 255 + 1e-6);
   CHECK_THROWS_WITH_ALL(write_png(dir / "x.png", zeros({2, 3, 3})), "1, 3 or 4 channels");
 }
 
@@ -282,8 +297,8 @@ TEST_CASE("CIFAR-10 reads straight from the shared .tar.gz", "[nn][readers]") {
   }
   ImageFolder test(dir + "/cifar10-test-jpg.tar.gz");
   CHECK(test.size() == 10000);
-  CHECK(test.classes() == std::vector<std::string>{"airplane", "automobile", "bird", "cat", "deer", "dog",
-                                                   "frog", "horse", "ship", "truck"});
+  CHECK(test.classes() == std::vector<std::string>{"airplane", "automobile", "bird", "cat", "deer",
+                                                   "dog", "frog", "horse", "ship", "truck"});
   auto [image, label] = test.get(9999);
   CHECK(image.shape() == Dims{3, 32, 32});
   CHECK(label.item<int64_t>() == 9);

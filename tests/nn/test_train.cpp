@@ -5,7 +5,6 @@
 
 #include <fstream>
 
-#include "helpers.h"
 #include "ctdl/nn/data/dataloader.h"
 #include "ctdl/nn/io/checkpoint.h"
 #include "ctdl/nn/nn.h"
@@ -14,6 +13,7 @@
 #include "ctdl/nn/train/plot.h"
 #include "ctdl/nn/train/progress.h"
 #include "ctdl/nn/train/run.h"
+#include "helpers.h"
 
 using namespace ctdl;
 using ctdl::testing::allclose;
@@ -33,7 +33,7 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 
-// ---- a tiny example registered in this test program, run through the real command -----------
+// ---- a tiny example registered in this test program, run through the real command ---------------
 
 struct TinyConfig {
   int64_t epochs = 4;
@@ -43,7 +43,8 @@ struct TinyConfig {
   int64_t interrupt_epoch = -1;  // throw in the middle of this epoch (a simulated crash)
   std::vector<int64_t> hidden = {16};
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TinyConfig, epochs, batch_size, lr, seed, interrupt_epoch, hidden)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TinyConfig, epochs, batch_size, lr, seed,
+                                                interrupt_epoch, hidden)
 
 // Three Gaussian blobs in the plane.
 nn::data::TensorDataset blobs(int64_t n, uint64_t seed) {
@@ -73,15 +74,18 @@ struct TinyNet : nn::Module {
 void train_tiny(nn::Run& run, const TinyConfig& c) {
   manual_seed(static_cast<uint64_t>(c.seed));
   TinyNet net(c.hidden);
-  nn::data::DataLoader train(blobs(200, 1), {.batch_size = c.batch_size, .shuffle = true, .seed = 3, .prefetch = 2});
+  nn::data::DataLoader train(
+      blobs(200, 1), {.batch_size = c.batch_size, .shuffle = true, .seed = 3, .prefetch = 2});
   nn::data::DataLoader test(blobs(100, 2), {.batch_size = 50});
   nn::SGD opt(net.parameters(), {.lr = c.lr, .momentum = 0.9});
   nn::StepLR schedule(opt, 2, 0.5);
   nn::fit_classifier(run, net, net, opt, train, test,
-                     {.epochs = c.epochs, .schedule = &schedule, .label_smoothing = 0.05,
+                     {.epochs = c.epochs,
+                      .schedule = &schedule,
+                      .label_smoothing = 0.05,
                       .on_batch = [&](int64_t epoch, int64_t batch) {
-                        CTDL_CHECK(!(epoch == c.interrupt_epoch && batch == 5), "tiny: simulated crash in epoch ",
-                                   epoch, " batch ", batch);
+                        CTDL_CHECK(!(epoch == c.interrupt_epoch && batch == 5),
+                                   "tiny: simulated crash in epoch ", epoch, " batch ", batch);
                       }});
   run.set_paper("test_accuracy", 1.0);
 }
@@ -111,19 +115,22 @@ std::vector<Json> epoch_records(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("configs: unknown keys and wrong types are errors naming the key", "[nn][train]") {
-  Json config = {{"epochs", 10}, {"lr", 1e-3}, {"name", "adam"}, {"model", {{"width", 64}, {"act", "tanh"}}}};
-  nn::merge_config(config, {{"lr", 1}, {"model", {{"width", 128}}}}, "a.json");  // an integer fits a float
+  Json config = {
+      {"epochs", 10}, {"lr", 1e-3}, {"name", "adam"}, {"model", {{"width", 64}, {"act", "tanh"}}}};
+  nn::merge_config(config, {{"lr", 1}, {"model", {{"width", 128}}}},
+                   "a.json");  // an integer fits a float
   CHECK(config["lr"].is_number_float());
   CHECK(config["lr"] == 1.0);
   CHECK(config["model"]["width"] == 128);
   CHECK(config["model"]["act"] == "tanh");
-  CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"epoch", 3}}, "a.json"), "a.json: unknown key 'epoch'",
-                        "known: epochs, lr, model, name");
+  CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"epoch", 3}}, "a.json"),
+                        "a.json: unknown key 'epoch'", "known: epochs, lr, model, name");
   CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"model", {{"depth", 3}}}}, "b.json"),
                         "unknown key 'model.depth'", "known in 'model': act, width");
   CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"epochs", 2.5}}, "--set epochs=2.5"),
                         "--set epochs=2.5: 'epochs' must be an integer, got 2.5");
-  CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"lr", "fast"}}, "c"), "'lr' must be a number, got \"fast\"");
+  CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"lr", "fast"}}, "c"),
+                        "'lr' must be a number, got \"fast\"");
   CHECK_THROWS_WITH_ALL(nn::merge_config(config, {{"model", 3}}, "c"), "'model' must be an object");
   CHECK(nn::parse_assignment("lr=0.5") == Json{{"lr", 0.5}});
   CHECK(nn::parse_assignment("name=sgd") == Json{{"name", "sgd"}});
@@ -133,9 +140,11 @@ TEST_CASE("configs: unknown keys and wrong types are errors naming the key", "[n
   CHECK_THROWS_WITH_ALL(nn::parse_assignment("a..b=1"), "empty part in the key 'a..b'");
 }
 
-TEST_CASE("the progress bar redraws on a terminal and prints plain lines elsewhere", "[nn][train]") {
+TEST_CASE("the progress bar redraws on a terminal and prints plain lines elsewhere",
+          "[nn][train]") {
   std::ostringstream plain, term;
-  nn::ProgressBar a(4, {.label = "epoch 1/2", .out = &plain, .terminal = false, .plain_line_seconds = 0});
+  nn::ProgressBar a(
+      4, {.label = "epoch 1/2", .out = &plain, .terminal = false, .plain_line_seconds = 0});
   nn::ProgressBar b(4, {.label = "epoch 1/2", .out = &term, .terminal = true, .redraw_seconds = 0});
   for (int i = 0; i < 4; ++i) {
     a.step(10, {{"loss", 1.0 / (i + 1)}});
@@ -146,7 +155,8 @@ TEST_CASE("the progress bar redraws on a terminal and prints plain lines elsewhe
   CHECK(plain.str().find('\r') == std::string::npos);
   CHECK(plain.str().find("epoch 1/2 1/4  loss 1.0000") != std::string::npos);
   CHECK(plain.str().find("ETA") != std::string::npos);
-  CHECK(plain.str().find("epoch 1/2 4/4 in 0:00  loss 0.2500  test_accuracy 0.5000") != std::string::npos);
+  CHECK(plain.str().find("epoch 1/2 4/4 in 0:00  loss 0.2500  test_accuracy 0.5000") !=
+        std::string::npos);
   CHECK(term.str().find("\repoch 1/2 [=======>") != std::string::npos);
   CHECK(term.str().find("] 4/4  loss 0.2500") != std::string::npos);
   CHECK(nn::format_duration(3725) == "1:02:05");
@@ -170,17 +180,19 @@ TEST_CASE("metrics files: JSON lines appended, read back, bad lines named", "[nn
   CHECK_THROWS_WITH_ALL(nn::read_metrics(dir / "m.jsonl"), where.c_str());
 }
 
-TEST_CASE("ctdl run: config, metrics, summary, checkpoint and plots in the run directory", "[nn][train]") {
+TEST_CASE("ctdl run: config, metrics, summary, checkpoint and plots in the run directory",
+          "[nn][train]") {
   TempDir dir("run");
   std::string out = dir / "tiny";
   REQUIRE(ctdl_run({"tiny-blobs", "--quick", "--set", "lr=0.1", "--out", out}) == 0);
   Json config = nn::read_json_file(out + "/config.json");
   CHECK(config["example"] == "tiny-blobs");
-  CHECK(config["config"]["epochs"] == 2);               // from --quick
-  CHECK(config["config"]["hidden"] == Json{8});          // from --quick
-  CHECK(config["config"]["lr"] == 0.1);                  // from --set
+  CHECK(config["config"]["epochs"] == 2);        // from --quick
+  CHECK(config["config"]["hidden"] == Json{8});  // from --quick
+  CHECK(config["config"]["lr"] == 0.1);          // from --set
   Json summary = nn::read_json_file(out + "/summary.json");
-  for (const char* key : {"example", "config", "metrics", "paper", "wall_s"}) CHECK(summary.contains(key));
+  for (const char* key : {"example", "config", "metrics", "paper", "wall_s"})
+    CHECK(summary.contains(key));
   CHECK(summary["metrics"]["test_accuracy"].get<double>() > 0.8);  // blobs are easy
   CHECK(summary["paper"]["test_accuracy"] == 1.0);
   CHECK(epoch_records(out).size() == 2);
@@ -189,7 +201,8 @@ TEST_CASE("ctdl run: config, metrics, summary, checkpoint and plots in the run d
   nn::load_checkpoint(out + "/checkpoint.safetensors", {.model = &net});
   net.eval();
   nn::data::DataLoader test(blobs(100, 2), {.batch_size = 50});
-  CHECK(nn::evaluate_classifier(net, test).second == summary["metrics"]["test_accuracy"].get<double>());
+  CHECK(nn::evaluate_classifier(net, test).second ==
+        summary["metrics"]["test_accuracy"].get<double>());
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
     CHECK(fs::file_size(out + "/loss.png") > 1000);
     CHECK(fs::file_size(out + "/accuracy.png") > 1000);
@@ -197,17 +210,23 @@ TEST_CASE("ctdl run: config, metrics, summary, checkpoint and plots in the run d
     WARN("gnuplot is not installed: plots not checked");
   }
   // Config errors name the key and stop before running.
-  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--set", "epochz=3", "--out", out}), "unknown key 'epochz'");
-  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--set", "hidden=3", "--out", out}), "'hidden' must be an array");
-  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--set", "hidden=[\"a\"]", "--out", out}), "config of tiny-blobs");
+  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--set", "epochz=3", "--out", out}),
+                        "unknown key 'epochz'");
+  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--set", "hidden=3", "--out", out}),
+                        "'hidden' must be an array");
+  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--set", "hidden=[\"a\"]", "--out", out}),
+                        "config of tiny-blobs");
   std::ofstream(dir / "bad.json") << R"({"lr": true})";
-  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--config", dir / "bad.json"}), "bad.json: 'lr' must be a number");
-  CHECK_THROWS_WITH_ALL(ctdl_run({"no-such-example"}), "no example named 'no-such-example'", "tiny-blobs");
+  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--config", dir / "bad.json"}),
+                        "bad.json: 'lr' must be a number");
+  CHECK_THROWS_WITH_ALL(ctdl_run({"no-such-example"}), "no example named 'no-such-example'",
+                        "tiny-blobs");
   CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--frobnicate"}), "unknown option '--frobnicate'");
 }
 
-TEST_CASE("an interrupted run resumed from its checkpoint ends with the uninterrupted run's parameters",
-          "[nn][train]") {
+TEST_CASE(
+    "an interrupted run resumed from its checkpoint ends with the uninterrupted run's parameters",
+    "[nn][train]") {
   TempDir dir("resume");
   std::string straight = dir / "straight", broken = dir / "broken";
   REQUIRE(ctdl_run({"tiny-blobs", "--out", straight}) == 0);
@@ -216,7 +235,8 @@ TEST_CASE("an interrupted run resumed from its checkpoint ends with the uninterr
                         "simulated crash in epoch 2 batch 5");
   CHECK(epoch_records(broken).size() == 2);
   // Resume: the saved config (with interrupt_epoch=2) is the base, so the crash is switched off.
-  REQUIRE(ctdl_run({"tiny-blobs", "--resume", "--set", "interrupt_epoch=-1", "--out", broken}) == 0);
+  REQUIRE(ctdl_run({"tiny-blobs", "--resume", "--set", "interrupt_epoch=-1", "--out", broken}) ==
+          0);
   nn::Safetensors a = nn::load_safetensors(straight + "/checkpoint.safetensors");
   nn::Safetensors b = nn::load_safetensors(broken + "/checkpoint.safetensors");
   REQUIRE(a.tensors.size() == b.tensors.size());
@@ -235,8 +255,9 @@ TEST_CASE("an interrupted run resumed from its checkpoint ends with the uninterr
     CHECK(rb[i]["test_loss"] == ra[i]["test_loss"]);
   }
   // Resuming with a model of another shape is refused, naming the entries.
-  CHECK_THROWS_WITH_ALL(ctdl_run({"tiny-blobs", "--resume", "--set", "hidden=[9]", "--out", broken}),
-                        "'model.body.0.weight' has shape [16, 2]", "but [9, 2]");
+  CHECK_THROWS_WITH_ALL(
+      ctdl_run({"tiny-blobs", "--resume", "--set", "hidden=[9]", "--out", broken}),
+      "'model.body.0.weight' has shape [16, 2]", "but [9, 2]");
 }
 
 TEST_CASE("every registered example's --quick config is valid", "[nn][train]") {
@@ -255,7 +276,8 @@ TEST_CASE("plot_lines and plot_image write PNG files with gnuplot", "[nn][train]
     return;
   }
   TempDir dir("plot");
-  nn::plot_lines(dir / "l.png", {{.title = "y = x^2", .x = {0, 1, 2}, .y = {0, 1, 4}}}, {.title = "t", .log_y = true});
+  nn::plot_lines(dir / "l.png", {{.title = "y = x^2", .x = {0, 1, 2}, .y = {0, 1, 4}}},
+                 {.title = "t", .log_y = true});
   CHECK(fs::file_size(dir / "l.png") > 1000);
   nn::plot_image(dir / "i.png", randn({8, 12}), {.title = "noise"});
   CHECK(fs::file_size(dir / "i.png") > 1000);

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 5; ++i) flags.push_back(i % 3 == 0);
   nn::NamedTensors tensors = {
       {"f32", tensor(f32, {3, 4}, {.dtype = DType::Float32})},
-      // Stored from a transposed (non-contiguous) view: element (a, b, c) = exp(-(6a + 3c + b) / 7).
+      // Stored from a transposed (non-contiguous) view:
+      // element (a, b, c) = exp(-(6a + 3c + b) / 7).
       {"f64", tensor(f64, {2, 2, 3}, {.dtype = DType::Float64}).transpose(1, 2)},
       {"i64", tensor(i64, {7})},
       {"bool", tensor(flags, {5})},

@@ -30,7 +30,8 @@ nn::data::TensorDataset spirals(int64_t n, uint64_t seed) {
   Tensor label = randint(0, 2, {n}, {}, &gen);
   Tensor angle = t + label.to(DType::Float64) * M_PI;
   Tensor r = t / (3.5 * M_PI);
-  Tensor xy = stack({r * cos(angle), r * sin(angle)}, 1) + randn({n, 2}, {.dtype = DType::Float64}, &gen) * 0.02;
+  Tensor xy = stack({r * cos(angle), r * sin(angle)}, 1) +
+              randn({n, 2}, {.dtype = DType::Float64}, &gen) * 0.02;
   return {xy.to(DType::Float32), label};
 }
 
@@ -42,7 +43,8 @@ struct SpiralNet : nn::Module {
 
   explicit SpiralNet(int depth) {
     for (int i = 0; i < depth; ++i)  // residual blocks x + f(x), a ResNet: Euler steps of an ODE
-      blocks.push_back(nn::Residual(nn::Sequential(nn::Linear(64, 64), nn::Tanh(), nn::Linear(64, 64))));
+      blocks.push_back(
+          nn::Residual(nn::Sequential(nn::Linear(64, 64), nn::Tanh(), nn::Linear(64, 64))));
   }
   Tensor operator()(const Tensor& x) const { return output(tanh(blocks(tanh(input(x))))); }
 };
@@ -53,10 +55,12 @@ int demo(int argc, char** argv) {
   std::string out = "runs/demo";
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::cout << "usage: ctdl demo [--out DIR]\n\nA one-minute tour of ctdl's model DSL: defines a residual network as a\n"
-                   "struct, trains it on two spirals with Adam and a cosine schedule, logs metrics and\n"
-                   "plots them to DIR (default runs/demo), saves and reloads a checkpoint, and fits\n"
-                   "sin(x) with L-BFGS. Read tools/ctdl/demo.cpp alongside.\n";
+      std::cout
+          << "usage: ctdl demo [--out DIR]\n\nA one-minute tour of ctdl's model DSL: defines a "
+             "residual network as a\n"
+             "struct, trains it on two spirals with Adam and a cosine schedule, logs metrics and\n"
+             "plots them to DIR (default runs/demo), saves and reloads a checkpoint, and fits\n"
+             "sin(x) with L-BFGS. Read tools/ctdl/demo.cpp alongside.\n";
       return 0;
     }
     if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
@@ -89,7 +93,7 @@ int demo(int argc, char** argv) {
   nn::CosineAnnealingLR schedule(opt, epochs);
   nn::MetricsLog metrics(out + "/metrics.jsonl");
   auto accuracy_on = [&](nn::data::DataLoader& loader) {
-    autograd::NoGradGuard no_grad;   // evaluation records no graph
+    autograd::NoGradGuard no_grad;  // evaluation records no graph
     net.eval();
     int64_t correct = 0, n = 0;
     for (auto [x, y] : loader) correct += nn::count_correct(net(x), y), n += y.size(0);
@@ -97,8 +101,9 @@ int demo(int argc, char** argv) {
     return static_cast<double>(correct) / n;
   };
   for (int epoch = 0; epoch < epochs; ++epoch) {
-    nn::ProgressBar bar(train.size(), {.label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
-                                       .plain_line_seconds = 1e9});
+    nn::ProgressBar bar(
+        train.size(), {.label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs),
+                       .plain_line_seconds = 1e9});
     double loss_sum = 0;
     for (auto [x, y] : train) {
       Tensor loss = nn::cross_entropy(net(x), y);
@@ -110,7 +115,8 @@ int demo(int argc, char** argv) {
     }
     schedule.step();
     double acc = accuracy_on(test);
-    metrics.write({{"epoch", epoch + 1}, {"train_loss", loss_sum / train.size()}, {"test_accuracy", acc}});
+    metrics.write(
+        {{"epoch", epoch + 1}, {"train_loss", loss_sum / train.size()}, {"test_accuracy", acc}});
     if (epoch % 5 == 4 || epoch == 0) bar.finish({{"test_accuracy", acc}});
   }
   double accuracy = accuracy_on(test);
@@ -118,7 +124,9 @@ int demo(int argc, char** argv) {
 
   step(4, "checkpoint: save to safetensors, load into a fresh model, same predictions");
   std::string path = out + "/spiral.safetensors";
-  nn::save_checkpoint(path, {.model = &net, .optimizer = &opt, .scheduler = &schedule,
+  nn::save_checkpoint(path, {.model = &net,
+                             .optimizer = &opt,
+                             .scheduler = &schedule,
                              .metadata = {{"epochs", std::to_string(epochs)}}});
   SpiralNet restored(3);  // different random weights...
   nn::Adam restored_opt(restored.parameters(), {.lr = 3e-3});
@@ -126,13 +134,15 @@ int demo(int argc, char** argv) {
   net.eval(), restored.eval();
   Tensor probe = test_set.inputs().narrow(0, 0, 5);
   double difference = (restored(probe) - net(probe)).abs().max().item();
-  std::cout << path << ": " << std::filesystem::file_size(path) << " bytes; largest difference between the "
+  std::cout << path << ": " << std::filesystem::file_size(path)
+            << " bytes; largest difference between the "
             << "two models' outputs: " << difference << "\n";
   try {
     SpiralNet deeper(4);
     nn::load_checkpoint(path, {.model = &deeper});
   } catch (const Error& e) {
-    std::cout << "loading into a deeper model is refused, every mismatch named:\n" << e.what() << "\n";
+    std::cout << "loading into a deeper model is refused, every mismatch named:\n"
+              << e.what() << "\n";
   }
 
   step(5, "plots: loss and accuracy curves with gnuplot");
@@ -154,11 +164,13 @@ int demo(int argc, char** argv) {
       return l;
     });
     std::cout << "round " << round << ": loss before " << loss.item() << ", after "
-              << nn::mse_loss(fit(x), y).item() << " (" << lbfgs.function_evaluations() << " evaluations so far)\n";
+              << nn::mse_loss(fit(x), y).item() << " (" << lbfgs.function_evaluations()
+              << " evaluations so far)\n";
   }
 
-  std::cout << "\nNext: 'ctdl list' shows the examples, 'ctdl run mnist-mlp --quick' trains one, and\n"
-               "README.md walks through writing your own.\n";
+  std::cout
+      << "\nNext: 'ctdl list' shows the examples, 'ctdl run mnist-mlp --quick' trains one, and\n"
+         "README.md walks through writing your own.\n";
   return accuracy > 0.9 ? 0 : 1;
 }
 

@@ -17,7 +17,8 @@ int plot(int argc, char** argv) {
   if (argc != 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     bool help = argc == 2;
     (help ? std::cout : std::cerr)
-        << "usage: ctdl plot RUN_DIR\n\nDraws RUN_DIR/metrics.jsonl with gnuplot: loss.png (every key with "
+        << "usage: ctdl plot RUN_DIR\n\nDraws RUN_DIR/metrics.jsonl with gnuplot: loss.png (every "
+           "key with "
            "'loss' in its name),\naccuracy.png ('acc') and lr.png ('lr'), against the epoch.\n";
     return help ? 0 : 2;
   }
