@@ -2,12 +2,14 @@
 // theorem (implicit_adjoint), never through the iterations that solved it.
 //
 //   // Implicit-Euler residual block (Li, He & Lin 2020): x⁺ = x + h·f(x⁺)
-//   Tensor y = ode::implicit_euler_layer([&](const Tensor& x) { return tanh(matmul(x, w)); }, x, 0.5);
+//   Tensor y = ode::implicit_euler_layer([w](const Tensor& x) { return tanh(matmul(x, w)); }, x, 0.5);
 //   // Deep equilibrium (Bai, Kolter & Koltun 2019): z* = f(z*)
-//   Tensor z = ode::fixed_point([&](const Tensor& z) { return tanh(matmul(z, w) + u); }, zeros_like(u));
+//   Tensor z = ode::fixed_point([w, u](const Tensor& z) { return tanh(matmul(z, w) + u); }, zeros_like(u));
 //   square(z).sum().backward();        // w.grad(), u.grad() by (I - ∂f/∂z)ᵀ w = dL/dz*
 //
-// f may use any tensors that require grad; they all get gradients. The forward solve is
+// f may use any tensors that require grad; they all get gradients. f is kept for the
+// backward pass, so it must capture what it uses by value (tensors are cheap handles), not
+// by reference to locals that are gone by then. The forward solve is
 // Newton–GMRES (or fixed-point iteration, options.method); the backward pass solves one
 // transposed linear system with GMRES using vector-Jacobian products.
 #pragma once

@@ -106,6 +106,7 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
                               : initial_step(m, c, f, t, z0, direction, std::abs(t_end - t));
   double previous_ratio = 1.0;
   int64_t attempts = 0, nonfinite_in_a_row = 0;
+  bool saw_nonfinite = false;
   size_t k = 1;
   while (k < times.size()) {
     if (c.max_step > 0) h = std::min(h, c.max_step);
@@ -116,10 +117,13 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
     CTDL_CHECK(attempts < c.max_steps, where(m, t, hs), "the step budget ran out (max_steps=",
                c.max_steps, ", ", tr.steps.size(), " accepted) before reaching t=", t_end,
                "; the problem may be stiff: raise max_steps, loosen rtol/atol or use an implicit method");
+    // Steps cut short by NaN/Inf end in an underflow; say so, it is the real cause.
+    const char* cause = saw_nonfinite ? "; longer steps make f or the state NaN or Inf"
+                                      : "; the solution may blow up here";
     CTDL_CHECK(last || h >= c.min_step, where(m, t, hs), "step size underflow: h is below min_step=",
-               c.min_step, " (rtol=", c.rtol, ", atol=", c.atol, ")");
+               c.min_step, " (rtol=", c.rtol, ", atol=", c.atol, ")", cause);
     CTDL_CHECK(t + hs != t, where(m, t, hs), "step size underflow: h is too small to advance t "
-               "(rtol=", c.rtol, ", atol=", c.atol, "); the solution may blow up here");
+               "(rtol=", c.rtol, ", atol=", c.atol, ")", cause);
     ++attempts;
     StepOutput out = m.step(f, t, hs, state);
     double ratio = error_ratio(out.error, state.z, out.next.z, c);
@@ -129,6 +133,7 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
       CTDL_CHECK(++nonfinite_in_a_row < 20, where(m, t, hs), "the state or its error estimate is "
                  "NaN or Inf even after shrinking the step ", nonfinite_in_a_row, " times");
       h *= c.min_factor;
+      saw_nonfinite = true;
       if (stats) ++stats->rejected_steps;
       continue;
     }
@@ -152,6 +157,7 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
     } else {
       double factor = c.safety * std::pow(ratio, -1.0 / (m.error_order() + 1));
       h *= std::clamp(factor, c.min_factor, 1.0);
+      saw_nonfinite = false;
       if (stats) ++stats->rejected_steps;
     }
   }

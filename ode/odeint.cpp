@@ -33,6 +33,8 @@ class StartTime final : public autograd::CustomFunction {
 };
 
 // The trajectory passed through unchanged; backward adds dL/dt_k = <dL/dz_k, f(t_k, z_k)>.
+// For k = 0 that term cancels the part of StartTime's -<dL/dz0, f> that came through the
+// output z(t_0) = z0 itself, which does not move with t_0.
 class ObservationTimes final : public autograd::CustomFunction {
  public:
   ObservationTimes(Field f, std::vector<double> times, size_t n)
@@ -44,8 +46,8 @@ class ObservationTimes final : public autograd::CustomFunction {
     return trajectory_;
   }
   TensorList backward(const TensorList& g) override {
-    TensorList dts = {zeros({1}, {.dtype = dtype_})};
-    for (size_t k = 1; k < times_.size(); ++k) {
+    TensorList dts;
+    for (size_t k = 0; k < times_.size(); ++k) {
       State zk, gk;
       for (size_t i = 0; i < n_; ++i) zk.push_back(trajectory_[i].select(0, k)), gk.push_back(g[i].select(0, k));
       dts.push_back(dot(gk, f_(times_[k], zk)).to(dtype_).reshape({1}));

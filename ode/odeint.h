@@ -19,6 +19,9 @@
 // every tensor f uses by itself; the adjoint schemes see only what is listed here (a closed
 // over tensor that requires grad but is not listed gets no gradient from them).
 //
+// The adjoint schemes keep f until the backward pass: what it captures by reference must
+// outlive that (a module, parameters), or capture by value.
+//
 // times given as a tensor that requires grad get dL/dtimes too: for the exact flow,
 // dL/dt_k = <dL/dz(t_k), f(t_k, z(t_k))> (k > 0) and dL/dt_0 = -<dL/dz0, f(t_0, z0)>, as
 // in torchdiffeq's adjoint.

@@ -80,7 +80,8 @@ class Adjoint {
   // state at every requested time (the first is z0).
   virtual std::vector<State> forward(const Problem& p) = 0;
   // grad_outputs[k] = dL/dz(times[k]). Grad mode is off; turn it on locally (EnableGradGuard)
-  // to take vjps of f.
+  // to take vjps of f. May run more than once (backward with retain_graph), so it must not
+  // consume what forward kept.
   virtual Gradients backward(const Problem& p, const std::vector<State>& grad_outputs) = 0;
 };
 

@@ -46,7 +46,6 @@ class CheckpointPass final : public Adjoint {
       fill_snapshots(p, S);
       for (size_t start = (N - 1) / S * S;; start -= S) {
         a = back.segment(start, std::min(start + S, N), snapshots_.at(start), a);
-        snapshots_.erase(start);
         if (start == 0) break;
       }
     }

@@ -56,7 +56,6 @@ class ImplicitPass final : public Adjoint {
       if (n > 0) back.add_end_outputs(n - 1, next.z);
       if (p.stats) ++p.stats->steps;
       lambda = std::move(next);
-      states_.pop_back();
     }
     return back.finish(lambda);
   }

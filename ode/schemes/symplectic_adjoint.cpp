@@ -62,7 +62,6 @@ class SymplecticPass final : public Adjoint {
       }
       for (const State* g : interior_grads) next = add(next, *g);
       if (p.stats) ++p.stats->steps;
-      checkpoints_.pop_back();
       if (n > 0) back.add_end_outputs(n - 1, next);
       lambda = std::move(next);
     }

@@ -24,7 +24,10 @@ struct ReversibleHeun {
 
 struct AsynchronousLeapfrog {
   double step_size = 0;
-  double damping = 1.0;  // η in (0, 1], η ≠ 1/2 (MALI's damped ALF; 1 is the plain method)
+  // η in (0, 1], η ≠ 1/2: MALI's damped ALF (1 is the plain method). Below 1 the inverse
+  // step multiplies rounding errors in v by 1/|1 - 2η| per step, so reconstruction over
+  // many steps (reversible_adjoint) is only accurate for η = 1.
+  double damping = 1.0;
   Solver make() const;
 };
 
