@@ -7,7 +7,7 @@
 //   ode::register_scheme("my_scheme", [](const ode::NamedOptions& o) {
 //     return ode::Grad(MyScheme{.alpha = o.number("alpha", 1.0)});
 //   });
-//   ode::Grad g = ode::make_scheme("my_scheme", {});
+//   ode::Grad g = ode::make_scheme("my_scheme", ode::NamedOptions{});
 //
 // Unknown names and options that nobody reads are errors naming the key path given to
 // NamedOptions, so a typo in a problem file is reported, not ignored.

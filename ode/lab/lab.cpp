@@ -15,7 +15,7 @@
 namespace ctdl::ode::lab {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // keys in the order written, as documented
 
 json to_json(const Tensor& t) {
   std::vector<double> v = t.contiguous().to_vector<double>();
