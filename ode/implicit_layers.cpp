@@ -2,7 +2,8 @@
 
 namespace ctdl::ode {
 
-Tensor implicit_euler_layer(const LayerFunction& f, const Tensor& x, double h, const NonlinearSolve& options) {
+Tensor implicit_euler_layer(const LayerFunction& f, const Tensor& x, double h,
+                            const NonlinearSolve& options) {
   auto F = [f](const State& z) { return State{f(z[0])}; };
   return implicit_solve(F, {x}, h, {x}, options, str("implicit_euler_layer (h=", h, ")"))[0];
 }

@@ -2,10 +2,12 @@
 // theorem (implicit_adjoint), never through the iterations that solved it.
 //
 //   // Implicit-Euler residual block (Li, He & Lin 2020): x⁺ = x + h·f(x⁺)
-//   Tensor y = ode::implicit_euler_layer([w](const Tensor& x) { return tanh(matmul(x, w)); }, x, 0.5);
+//   Tensor y = ode::implicit_euler_layer([w](const Tensor& x) { return tanh(matmul(x, w)); }, x,
+//   0.5);
 //   // Deep equilibrium (Bai, Kolter & Koltun 2019): z* = f(z*)
-//   Tensor z = ode::fixed_point([w, u](const Tensor& z) { return tanh(matmul(z, w) + u); }, zeros_like(u));
-//   square(z).sum().backward();        // w.grad(), u.grad() by (I - ∂f/∂z)ᵀ w = dL/dz*
+//   Tensor z = ode::fixed_point([w, u](const Tensor& z) { return tanh(matmul(z, w) + u); },
+//   zeros_like(u)); square(z).sum().backward();        // w.grad(), u.grad() by (I - ∂f/∂z)ᵀ w =
+//   dL/dz*
 //
 // f may use any tensors that require grad; they all get gradients. f is kept for the
 // backward pass, so it must capture what it uses by value (tensors are cheap handles), not
@@ -24,6 +26,7 @@ using LayerFunction = std::function<Tensor(const Tensor&)>;
 Tensor implicit_euler_layer(const LayerFunction& f, const Tensor& x, double h,
                             const NonlinearSolve& options = {});
 // z* solving z* = f(z*), iterated from `initial`.
-Tensor fixed_point(const LayerFunction& f, const Tensor& initial, const NonlinearSolve& options = {});
+Tensor fixed_point(const LayerFunction& f, const Tensor& initial,
+                   const NonlinearSolve& options = {});
 
 }  // namespace ctdl::ode

@@ -41,8 +41,8 @@ double initial_step(const Method& m, const StepControl& c, const Field& f, doubl
                     const State& z0, double direction, double span) {
   State f0 = f(t0, z0);
   double d0 = scaled_rms(z0, z0, c), d1 = scaled_rms(f0, z0, c);
-  CTDL_CHECK(std::isfinite(d0) && std::isfinite(d1), "odeint (", m.name(), "): the initial state "
-             "or f(t0, z0) contains NaN or Inf at t=", t0);
+  CTDL_CHECK(std::isfinite(d0) && std::isfinite(d1), "odeint (", m.name(),
+             "): the initial state or f(t0, z0) contains NaN or Inf at t=", t0);
   double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
   h0 = std::min(h0, span);
   State z1 = axpy(z0, direction * h0, f0);
@@ -114,24 +114,30 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
     bool last = h >= remaining;
     if (last) h = remaining;
     double hs = direction * h;
-    CTDL_CHECK(attempts < c.max_steps, where(m, t, hs), "the step budget ran out (max_steps=",
-               c.max_steps, ", ", tr.steps.size(), " accepted) before reaching t=", t_end,
-               "; the problem may be stiff: raise max_steps, loosen rtol/atol or use an implicit method");
+    CTDL_CHECK(
+        attempts < c.max_steps, where(m, t, hs), "the step budget ran out (max_steps=", c.max_steps,
+        ", ", tr.steps.size(), " accepted) before reaching t=", t_end,
+        "; the problem may be stiff: raise max_steps, loosen rtol/atol or use an implicit method");
     // Steps cut short by NaN/Inf end in an underflow; say so, it is the real cause.
     const char* cause = saw_nonfinite ? "; longer steps make f or the state NaN or Inf"
                                       : "; the solution may blow up here";
-    CTDL_CHECK(last || h >= c.min_step, where(m, t, hs), "step size underflow: h is below min_step=",
-               c.min_step, " (rtol=", c.rtol, ", atol=", c.atol, ")", cause);
-    CTDL_CHECK(t + hs != t, where(m, t, hs), "step size underflow: h is too small to advance t "
-               "(rtol=", c.rtol, ", atol=", c.atol, ")", cause);
+    CTDL_CHECK(last || h >= c.min_step, where(m, t, hs),
+               "step size underflow: h is below min_step=", c.min_step, " (rtol=", c.rtol,
+               ", atol=", c.atol, ")", cause);
+    CTDL_CHECK(t + hs != t, where(m, t, hs),
+               "step size underflow: h is too small to advance t "
+               "(rtol=",
+               c.rtol, ", atol=", c.atol, ")", cause);
     ++attempts;
     StepOutput out = m.step(f, t, hs, state);
     double ratio = error_ratio(out.error, state.z, out.next.z, c);
     if (!std::isfinite(ratio)) {
       // Overflow in a too-large step is cured by shrinking it; a NaN that survives twenty
       // shrinks by 5x (a factor 1e14) is the problem's, not the step's.
-      CTDL_CHECK(++nonfinite_in_a_row < 20, where(m, t, hs), "the state or its error estimate is "
-                 "NaN or Inf even after shrinking the step ", nonfinite_in_a_row, " times");
+      CTDL_CHECK(++nonfinite_in_a_row < 20, where(m, t, hs),
+                 "the state or its error estimate is "
+                 "NaN or Inf even after shrinking the step ",
+                 nonfinite_in_a_row, " times");
       h *= c.min_factor;
       saw_nonfinite = true;
       if (stats) ++stats->rejected_steps;
@@ -142,7 +148,8 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
       double t_next = last ? t_end : t + hs;
       while (k < times.size() && (times[k] - t_next) * direction <= 0) {
         double theta = (times[k] - t) / hs;
-        tr.outputs.push_back(times[k] == t_next ? out.next.z : m.interpolate(state, out, hs, theta));
+        tr.outputs.push_back(times[k] == t_next ? out.next.z
+                                                : m.interpolate(state, out, hs, theta));
         tr.points.push_back({tr.steps.size(), times[k] == t_next ? 1.0 : theta});
         ++k;
       }
@@ -151,7 +158,8 @@ Trajectory adaptive_steps(const Solver& solver, const Field& f, const State& z0,
       if (stats) ++stats->steps;
       state = std::move(out.next);
       t = t_next;
-      double factor = c.safety * std::pow(std::max(ratio, 1e-10), -alpha) * std::pow(previous_ratio, beta);
+      double factor =
+          c.safety * std::pow(std::max(ratio, 1e-10), -alpha) * std::pow(previous_ratio, beta);
       h *= std::clamp(factor, c.min_factor, c.max_factor);
       previous_ratio = std::max(ratio, 1e-4);
     } else {
@@ -174,8 +182,10 @@ void check_times(const std::vector<double>& times, const char* op) {
   if (times.size() < 2) return;
   double direction = times[1] > times[0] ? 1.0 : -1.0;
   for (size_t i = 1; i < times.size(); ++i)
-    CTDL_CHECK((times[i] - times[i - 1]) * direction > 0, op, ": times must be strictly increasing "
-               "or strictly decreasing; times[", i - 1, "] = ", times[i - 1], ", times[", i, "] = ", times[i]);
+    CTDL_CHECK((times[i] - times[i - 1]) * direction > 0, op,
+               ": times must be strictly increasing "
+               "or strictly decreasing; times[",
+               i - 1, "] = ", times[i - 1], ", times[", i, "] = ", times[i]);
 }
 
 Trajectory integrate(const Solver& solver, const Field& f, const State& z0,

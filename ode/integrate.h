@@ -20,8 +20,8 @@ namespace ctdl::ode {
 // Counters of one solve. odeint fills nfe_forward and steps_forward when the forward pass
 // returns; whatever the backward pass adds shows up in the *_backward() differences.
 struct Stats {
-  int64_t nfe = 0;             // evaluations of f (a vjp of f counts as one)
-  int64_t steps = 0;           // accepted steps, forward and backward
+  int64_t nfe = 0;    // evaluations of f (a vjp of f counts as one)
+  int64_t steps = 0;  // accepted steps, forward and backward
   int64_t rejected_steps = 0;
   int64_t nfe_forward = 0, steps_forward = 0;
   int64_t nfe_backward() const { return nfe - nfe_forward; }

@@ -10,7 +10,9 @@
 namespace ctdl::ode {
 namespace {
 
-double host_dot(const State& a, const State& b) { return dot(a, b).to(DType::Float64).item<double>(); }
+double host_dot(const State& a, const State& b) {
+  return dot(a, b).to(DType::Float64).item<double>();
+}
 
 // Passes z* forward; backward turns the incoming gradient g into w = (I - αJᵀ)⁻¹ g, which then
 // flows into the graph of y = c + αF(z*) (the node's input): that is the IFT gradient.
@@ -18,7 +20,11 @@ class ImplicitFunctionGradient final : public autograd::CustomFunction {
  public:
   ImplicitFunctionGradient(std::function<State(const State&)> F, State z_star, double alpha,
                            KrylovOptions krylov, std::string context)
-      : F_(std::move(F)), z_(std::move(z_star)), alpha_(alpha), krylov_(krylov), context_(std::move(context)) {}
+      : F_(std::move(F)),
+        z_(std::move(z_star)),
+        alpha_(alpha),
+        krylov_(krylov),
+        context_(std::move(context)) {}
   const char* name() const override { return "implicit_solve"; }
   TensorList forward(const TensorList&) override { return z_; }
   TensorList backward(const TensorList& g) override {
@@ -35,7 +41,8 @@ class ImplicitFunctionGradient final : public autograd::CustomFunction {
 
 }  // namespace
 
-KrylovResult gmres(const LinearOperator& A, const State& b, const State& x0, const KrylovOptions& options) {
+KrylovResult gmres(const LinearOperator& A, const State& b, const State& x0,
+                   const KrylovOptions& options) {
   KrylovResult result;
   result.x = x0.empty() ? zeros_like(b) : x0;
   const double bnorm = std::sqrt(host_dot(b, b));
@@ -113,13 +120,16 @@ double nonlinear_tolerance(const NonlinearSolve& options, const State& z) {
 }
 
 State implicit_solve(const std::function<State(const State&)>& F, const State& c, double alpha,
-                     const State& guess, const NonlinearSolve& options, const std::string& context) {
+                     const State& guess, const NonlinearSolve& options,
+                     const std::string& context) {
   const double tol = nonlinear_tolerance(options, guess);
   State z_star;
   {
     autograd::NoGradGuard no_grad;
     State cc = c.empty() ? State() : detach(c);
-    auto residual_base = [&](const State& Fz) { return cc.empty() ? scale(Fz, alpha) : axpy(cc, alpha, Fz); };
+    auto residual_base = [&](const State& Fz) {
+      return cc.empty() ? scale(Fz, alpha) : axpy(cc, alpha, Fz);
+    };
     State z = detach(guess);
     double update = 0;
     bool converged = false;
@@ -134,8 +144,10 @@ State implicit_solve(const std::function<State(const State&)>& F, const State& c
         State G = sub(z, residual_base(detach(lin.outputs())));
         KrylovResult kr = gmres([&](const State& v) { return axpy(v, -alpha, lin.jvp(v)); },
                                 scale(G, -1.0), {}, options.krylov);
-        CTDL_CHECK(kr.converged || std::isfinite(kr.residual), context, ": the Newton step's linear "
-                   "solve (GMRES) failed: residual ", kr.residual, " after ", kr.iterations, " iterations");
+        CTDL_CHECK(kr.converged || std::isfinite(kr.residual), context,
+                   ": the Newton step's linear "
+                   "solve (GMRES) failed: residual ",
+                   kr.residual, " after ", kr.iterations, " iterations");
         next = add(z, detach(kr.x));
       }
       update = rms_norm(sub(next, z));
@@ -145,11 +157,14 @@ State implicit_solve(const std::function<State(const State&)>& F, const State& c
       converged = update <= tol * (1.0 + rms_norm(next));
       z = std::move(next);
     }
-    CTDL_CHECK(converged, context, ": the ", options.method == NonlinearMethod::Newton ? "Newton" : "fixed-point",
-               " iteration did not converge in ", options.max_iters, " iterations (last update ", update,
-               ", tolerance ", tol, ")",
-               options.method == NonlinearMethod::FixedPoint ? "; fixed-point iteration needs a contraction "
-               "(alpha·Lipschitz(F) < 1): try a smaller step or Newton" : "; try a smaller step or more max_iters");
+    CTDL_CHECK(converged, context, ": the ",
+               options.method == NonlinearMethod::Newton ? "Newton" : "fixed-point",
+               " iteration did not converge in ", options.max_iters, " iterations (last update ",
+               update, ", tolerance ", tol, ")",
+               options.method == NonlinearMethod::FixedPoint
+                   ? "; fixed-point iteration needs a contraction "
+                     "(alpha·Lipschitz(F) < 1): try a smaller step or Newton"
+                   : "; try a smaller step or more max_iters");
     z_star = std::move(z);
   }
   if (!autograd::grad_enabled()) return z_star;
@@ -160,7 +175,8 @@ State implicit_solve(const std::function<State(const State&)>& F, const State& c
   bool needs = false;
   for (const Tensor& t : y) needs = needs || t.requires_grad();
   if (!needs) return z_star;
-  return autograd::apply(std::make_shared<ImplicitFunctionGradient>(F, z_star, alpha, options.krylov, context), y);
+  return autograd::apply(
+      std::make_shared<ImplicitFunctionGradient>(F, z_star, alpha, options.krylov, context), y);
 }
 
 State implicit_adjoint_solve(const std::function<State(const State&)>& F, const State& z_star,
@@ -184,8 +200,10 @@ State implicit_adjoint_solve(const std::function<State(const State&)>& F, const 
     return out;
   };
   KrylovResult r = gmres(transposed, detach(g), {}, options);
-  CTDL_CHECK(r.converged, context, ": the adjoint linear solve (I - alpha·J)ᵀ w = g did not converge: "
-             "GMRES residual ", r.residual, " after ", r.iterations, " iterations");
+  CTDL_CHECK(r.converged, context,
+             ": the adjoint linear solve (I - alpha·J)ᵀ w = g did not converge: "
+             "GMRES residual ",
+             r.residual, " after ", r.iterations, " iterations");
   return detach(r.x);
 }
 

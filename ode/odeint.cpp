@@ -49,7 +49,8 @@ class ObservationTimes final : public autograd::CustomFunction {
     TensorList dts;
     for (size_t k = 0; k < times_.size(); ++k) {
       State zk, gk;
-      for (size_t i = 0; i < n_; ++i) zk.push_back(trajectory_[i].select(0, k)), gk.push_back(g[i].select(0, k));
+      for (size_t i = 0; i < n_; ++i)
+        zk.push_back(trajectory_[i].select(0, k)), gk.push_back(g[i].select(0, k));
       dts.push_back(dot(gk, f_(times_[k], zk)).to(dtype_).reshape({1}));
     }
     TensorList out = g;
@@ -69,12 +70,12 @@ Field counted(const Field& f, const std::shared_ptr<Stats>& stats) {
   return [f, stats](double t, const State& z) {
     ++stats->nfe;
     State out = f(t, z);
-    CTDL_CHECK(out.size() == z.size(), "odeint: f returned ", out.size(), " tensors for a state of ",
-               z.size(), " at t=", t);
+    CTDL_CHECK(out.size() == z.size(), "odeint: f returned ", out.size(),
+               " tensors for a state of ", z.size(), " at t=", t);
     for (size_t i = 0; i < out.size(); ++i)
       CTDL_CHECK(out[i].defined() && out[i].shape() == z[i].shape(), "odeint: f returned shape ",
-                 out[i].defined() ? str(out[i].shape()) : std::string("(undefined)"), " for component ", i,
-                 " of shape ", z[i].shape(), " at t=", t);
+                 out[i].defined() ? str(out[i].shape()) : std::string("(undefined)"),
+                 " for component ", i, " of shape ", z[i].shape(), " at t=", t);
     return out;
   };
 }
@@ -94,8 +95,12 @@ TensorList odeint(const Field& f, const State& z0, const Times& times, const Opt
   for (size_t i = 0; i < z0.size(); ++i)
     CTDL_CHECK(z0[i].defined() && z0[i].is_floating_point(), "odeint: component ", i,
                " of the initial state must be a float32 or float64 tensor");
-  Problem p{.f = counted(f, stats), .z0 = z0, .times = times.values(), .params = {},
-            .solver = options.solver, .stats = stats};
+  Problem p{.f = counted(f, stats),
+            .z0 = z0,
+            .times = times.values(),
+            .params = {},
+            .solver = options.solver,
+            .stats = stats};
   for (const Tensor& w : options.params)
     if (w.defined() && w.requires_grad()) p.params.push_back(w);
   if (p.times.size() == 1) {
@@ -113,8 +118,8 @@ TensorList odeint(const Field& f, const State& z0, const Times& times, const Opt
   TensorList out = options.grad.solve(p);
   stats->nfe_forward = stats->nfe;
   stats->steps_forward = stats->steps;
-  CTDL_CHECK(out.size() == z0.size(), "odeint: gradient scheme '", options.grad.name(), "' returned ",
-             out.size(), " tensors for a state of ", z0.size());
+  CTDL_CHECK(out.size() == z0.size(), "odeint: gradient scheme '", options.grad.name(),
+             "' returned ", out.size(), " tensors for a state of ", z0.size());
   if (time_grad) {
     TensorList in = out;
     in.push_back(t);

@@ -63,6 +63,7 @@ TensorList odeint(const Field& f, const State& z0, const Times& times, const Opt
 // One tensor: f(t, z) -> dz/dt. Pass a functor holding parameters by reference
 // (std::ref(module) or a lambda capturing it), since std::function copies.
 using TensorField = std::function<Tensor(double t, const Tensor& z)>;
-Tensor odeint(const TensorField& f, const Tensor& z0, const Times& times, const Options& options = {});
+Tensor odeint(const TensorField& f, const Tensor& z0, const Times& times,
+              const Options& options = {});
 
 }  // namespace ctdl::ode

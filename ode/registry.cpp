@@ -72,7 +72,8 @@ Config adaptive_config(const NamedOptions& o) {
 }
 
 double required_step(const NamedOptions& o, const std::string& solver) {
-  CTDL_CHECK(o.has("step_size"), o.path(), ": solver ", solver, " takes fixed steps: give step_size");
+  CTDL_CHECK(o.has("step_size"), o.path(), ": solver ", solver,
+             " takes fixed steps: give step_size");
   double h = o.number("step_size", 0);
   CTDL_CHECK(h > 0, o.path(), ".step_size: must be positive, got ", h);
   // Tolerances mean nothing to a fixed-step method; accept them so one run description
@@ -92,8 +93,10 @@ Config fixed_config(const NamedOptions& o, const std::string& name) {
 NonlinearSolve nonlinear_config(const NamedOptions& o) {
   NonlinearSolve n;
   std::string method = o.text("nonlinear", "newton");
-  CTDL_CHECK(method == "newton" || method == "fixed_point", o.path(), ".nonlinear: expected \"newton\" or "
-             "\"fixed_point\", got \"", method, "\"");
+  CTDL_CHECK(method == "newton" || method == "fixed_point", o.path(),
+             ".nonlinear: expected \"newton\" or "
+             "\"fixed_point\", got \"",
+             method, "\"");
   n.method = method == "newton" ? NonlinearMethod::Newton : NonlinearMethod::FixedPoint;
   n.tol = o.number("tol", 0);
   n.max_iters = static_cast<int>(o.number("max_iters", n.max_iters));
@@ -111,21 +114,35 @@ Config implicit_config(const NamedOptions& o, const std::string& name) {
 void add_builtins(Registry& r) {
   auto& s = r.solvers;
   s["euler"] = [](const NamedOptions& o) { return Solver(fixed_config<Euler>(o, "euler")); };
-  s["midpoint"] = [](const NamedOptions& o) { return Solver(fixed_config<Midpoint>(o, "midpoint")); };
+  s["midpoint"] = [](const NamedOptions& o) {
+    return Solver(fixed_config<Midpoint>(o, "midpoint"));
+  };
   s["heun"] = [](const NamedOptions& o) { return Solver(fixed_config<Heun>(o, "heun")); };
   s["rk4"] = [](const NamedOptions& o) { return Solver(fixed_config<RK4>(o, "rk4")); };
   s["bosh3"] = [](const NamedOptions& o) { return Solver(adaptive_config<Bosh3>(o)); };
   s["dopri5"] = [](const NamedOptions& o) { return Solver(adaptive_config<Dopri5>(o)); };
   s["tsit5"] = [](const NamedOptions& o) { return Solver(adaptive_config<Tsit5>(o)); };
-  s["implicit_euler"] = [](const NamedOptions& o) { return Solver(implicit_config<ImplicitEuler>(o, "implicit_euler")); };
-  s["trapezoid"] = [](const NamedOptions& o) { return Solver(implicit_config<Trapezoid>(o, "trapezoid")); };
+  s["implicit_euler"] = [](const NamedOptions& o) {
+    return Solver(implicit_config<ImplicitEuler>(o, "implicit_euler"));
+  };
+  s["trapezoid"] = [](const NamedOptions& o) {
+    return Solver(implicit_config<Trapezoid>(o, "trapezoid"));
+  };
   s["crank_nicolson"] = s["trapezoid"];
   s["bdf2"] = [](const NamedOptions& o) { return Solver(implicit_config<BDF2>(o, "bdf2")); };
-  s["symplectic_euler"] = [](const NamedOptions& o) { return Solver(fixed_config<SymplecticEuler>(o, "symplectic_euler")); };
-  s["leapfrog"] = [](const NamedOptions& o) { return Solver(fixed_config<Leapfrog>(o, "leapfrog")); };
+  s["symplectic_euler"] = [](const NamedOptions& o) {
+    return Solver(fixed_config<SymplecticEuler>(o, "symplectic_euler"));
+  };
+  s["leapfrog"] = [](const NamedOptions& o) {
+    return Solver(fixed_config<Leapfrog>(o, "leapfrog"));
+  };
   s["stormer_verlet"] = s["leapfrog"];
-  s["yoshida4"] = [](const NamedOptions& o) { return Solver(fixed_config<Yoshida4>(o, "yoshida4")); };
-  s["reversible_heun"] = [](const NamedOptions& o) { return Solver(fixed_config<ReversibleHeun>(o, "reversible_heun")); };
+  s["yoshida4"] = [](const NamedOptions& o) {
+    return Solver(fixed_config<Yoshida4>(o, "yoshida4"));
+  };
+  s["reversible_heun"] = [](const NamedOptions& o) {
+    return Solver(fixed_config<ReversibleHeun>(o, "reversible_heun"));
+  };
   s["asynchronous_leapfrog"] = [](const NamedOptions& o) {
     AsynchronousLeapfrog c = fixed_config<AsynchronousLeapfrog>(o, "asynchronous_leapfrog");
     c.damping = o.number("damping", 1.0);
@@ -145,7 +162,8 @@ void add_builtins(Registry& r) {
     } else {
       b.rtol = o.number("rtol", 0);
       b.atol = o.number("atol", 0);
-      CTDL_CHECK(!o.has("step_size"), o.path(), ".step_size: give the backward solver too (\"solver\")");
+      CTDL_CHECK(!o.has("step_size"), o.path(),
+                 ".step_size: give the backward solver too (\"solver\")");
     }
     b.seminorm = o.flag("seminorm", false);
     return Grad(b);
@@ -154,9 +172,12 @@ void add_builtins(Registry& r) {
     CheckpointAdjoint c;
     c.checkpoints = static_cast<int64_t>(o.number("checkpoints", 0));
     std::string placement = o.text("placement", "uniform");
-    CTDL_CHECK(placement == "uniform" || placement == "binomial", o.path(), ".placement: expected "
-               "\"uniform\" or \"binomial\", got \"", placement, "\"");
-    c.placement = placement == "uniform" ? CheckpointPlacement::Uniform : CheckpointPlacement::Binomial;
+    CTDL_CHECK(placement == "uniform" || placement == "binomial", o.path(),
+               ".placement: expected "
+               "\"uniform\" or \"binomial\", got \"",
+               placement, "\"");
+    c.placement =
+        placement == "uniform" ? CheckpointPlacement::Uniform : CheckpointPlacement::Binomial;
     return Grad(c);
   };
   g["symplectic_adjoint"] = [](const NamedOptions&) { return Grad(SymplecticAdjoint{}); };
@@ -205,8 +226,8 @@ Grad make_scheme(const std::string& name, const NamedOptions& options) {
   {
     std::lock_guard<std::mutex> lock(registry().mutex);
     auto it = registry().schemes.find(name);
-    CTDL_CHECK(it != registry().schemes.end(), options.path(), ".grad: unknown gradient scheme \"", name,
-               "\" (known: ", known(registry().schemes), ")");
+    CTDL_CHECK(it != registry().schemes.end(), options.path(), ".grad: unknown gradient scheme \"",
+               name, "\" (known: ", known(registry().schemes), ")");
     factory = it->second;
   }
   Grad g = factory(options);

@@ -50,7 +50,8 @@ TensorList stack_states(const std::vector<State>& states) {
   return out;
 }
 
-TensorList solve_with_adjoint(const Problem& p, std::shared_ptr<Adjoint> adjoint, const char* name) {
+TensorList solve_with_adjoint(const Problem& p, std::shared_ptr<Adjoint> adjoint,
+                              const char* name) {
   TensorList inputs = p.z0;
   inputs.insert(inputs.end(), p.params.begin(), p.params.end());
   return autograd::apply(std::make_shared<AdjointFunction>(p, std::move(adjoint), name), inputs);
@@ -68,7 +69,8 @@ FieldVjp field_vjp(const Problem& p, double t, const State& z, const State& v) {
   if (!roots.empty()) g = autograd::grad(roots, inputs, seeds, {.allow_unused = true});
   FieldVjp out;
   out.f = detach(y);
-  for (size_t i = 0; i < x.size(); ++i) out.z.push_back(g[i].defined() ? g[i] : ctdl::zeros_like(x[i]));
+  for (size_t i = 0; i < x.size(); ++i)
+    out.z.push_back(g[i].defined() ? g[i] : ctdl::zeros_like(x[i]));
   for (size_t i = 0; i < p.params.size(); ++i) {
     const Tensor& gi = g[x.size() + i];
     out.params.push_back(gi.defined() ? gi : ctdl::zeros_like(p.params[i]));

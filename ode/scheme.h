@@ -31,12 +31,12 @@ namespace ctdl::ode {
 
 // Everything a scheme needs to know about one odeint call.
 struct Problem {
-  Field f;                        // counts its evaluations in stats->nfe
+  Field f;  // counts its evaluations in stats->nfe
   State z0;
-  std::vector<double> times;      // at least two, strictly monotone
-  TensorList params;              // the tensors gradients are computed for (all require grad)
+  std::vector<double> times;  // at least two, strictly monotone
+  TensorList params;          // the tensors gradients are computed for (all require grad)
   Solver solver;
-  std::shared_ptr<Stats> stats;   // never null
+  std::shared_ptr<Stats> stats;  // never null
 
   // The forward solve of this problem (no graph unless grad mode is on).
   Trajectory integrate(const StepHook& hook = {}) const {

@@ -31,8 +31,8 @@ struct SolverState {
 // What one step produces.
 struct StepOutput {
   SolverState next;
-  State error;                  // local error estimate (adaptive methods); empty otherwise
-  std::vector<State> stages;    // what dense output needs (RK stage derivatives)
+  State error;                // local error estimate (adaptive methods); empty otherwise
+  std::vector<State> stages;  // what dense output needs (RK stage derivatives)
 };
 
 class Method {
@@ -52,7 +52,8 @@ class Method {
                             double theta) const;
   // Algebraically reversible methods recover the state before a step from the state after.
   virtual bool reversible() const { return false; }
-  virtual SolverState inverse_step(const Field& f, double t, double h, const SolverState& after) const;
+  virtual SolverState inverse_step(const Field& f, double t, double h,
+                                   const SolverState& after) const;
 };
 
 // How steps are chosen. With step_size > 0, fixed steps: each interval between requested
@@ -60,11 +61,11 @@ class Method {
 // nothing is read back to the host per step. Otherwise adaptive (the method must have an
 // error estimate): a PI controller on the error ratio RMS(err / (atol + rtol·max(|z0|, |z1|))).
 struct StepControl {
-  double step_size = 0;   // > 0: fixed steps
+  double step_size = 0;  // > 0: fixed steps
   double rtol = 1e-7, atol = 1e-9;
-  double first_step = 0;  // 0: chosen automatically (Hairer, Nørsett & Wanner, II.4)
-  double min_step = 0;    // an adaptive step below this is an error
-  double max_step = 0;    // 0: unbounded
+  double first_step = 0;       // 0: chosen automatically (Hairer, Nørsett & Wanner, II.4)
+  double min_step = 0;         // an adaptive step below this is an error
+  double max_step = 0;         // 0: unbounded
   int64_t max_steps = 100000;  // accepted + rejected steps per solve before giving up
   double safety = 0.9, min_factor = 0.2, max_factor = 10.0;
   // The error norm uses only the first `error_components` components of the state (all by
@@ -82,7 +83,9 @@ class Solver {
   Solver(std::shared_ptr<const Method> method, StepControl control);
   // Any solver description with `Solver make() const` (ode::RK4{...}, ode::Dopri5{...}, ...).
   template <class Config>
-    requires requires(const Config& c) { { c.make() } -> std::same_as<Solver>; }
+  requires requires(const Config& c) {
+    { c.make() } -> std::same_as<Solver>;
+  }
   Solver(const Config& config) : Solver(config.make()) {}
 
   const Method& method() const { return *method_; }

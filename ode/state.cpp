@@ -103,7 +103,8 @@ int64_t numel(const State& x) {
 }
 
 void check_same_layout(const State& a, const State& b, const char* op) {
-  CTDL_CHECK(a.size() == b.size(), op, ": expected a state of ", a.size(), " tensors, got ", b.size());
+  CTDL_CHECK(a.size() == b.size(), op, ": expected a state of ", a.size(), " tensors, got ",
+             b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     CTDL_CHECK(a[i].shape() == b[i].shape(), op, ": component ", i, " has shape ", b[i].shape(),
                " but the state has shape ", a[i].shape());

@@ -30,14 +30,15 @@ struct HermiteAdjoint {
 struct HermitePass : ode::Adjoint {
   explicit HermitePass(HermiteAdjoint o) : options(o) {}
   HermiteAdjoint options;
-  std::vector<double> ts;                 // the forward's step boundaries, increasing
-  std::vector<ode::State> zs, fs;         // z and f(t, z) there
+  std::vector<double> ts;          // the forward's step boundaries, increasing
+  std::vector<ode::State> zs, fs;  // z and f(t, z) there
 
   std::vector<ode::State> forward(const ode::Problem& p) override {
     CTDL_CHECK(p.times.back() > p.times.front(), "hermite_adjoint: times must increase");
-    ode::Trajectory tr = p.integrate([&](size_t, const ode::SolverState& before, const ode::StepOutput&) {
-      zs.push_back(ode::detach(before.z));
-    });
+    ode::Trajectory tr =
+        p.integrate([&](size_t, const ode::SolverState& before, const ode::StepOutput&) {
+          zs.push_back(ode::detach(before.z));
+        });
     for (const ode::StepRecord& s : tr.steps) ts.push_back(s.t);
     ts.push_back(p.times.back());
     zs.push_back(ode::detach(tr.final_state.z));
@@ -74,7 +75,9 @@ struct HermitePass : ode::Adjoint {
     for (size_t k = p.times.size() - 1; k > 0; --k) {
       ode::State y = a;
       y.insert(y.end(), grad_params.begin(), grad_params.end());
-      ode::State end = ode::integrate(solver, adjoint, y, {p.times[k], p.times[k - 1]}, p.stats.get()).outputs.back();
+      ode::State end =
+          ode::integrate(solver, adjoint, y, {p.times[k], p.times[k - 1]}, p.stats.get())
+              .outputs.back();
       a = ode::add(ode::State(end.begin(), end.begin() + m), g[k - 1]);
       grad_params.assign(end.begin() + m, end.end());
     }
@@ -88,7 +91,8 @@ TensorList HermiteAdjoint::solve(const ode::Problem& p) const {
 
 int main(int argc, char** argv) {
   ode::register_scheme("hermite_adjoint", [](const ode::NamedOptions& o) {
-    return ode::Grad(HermiteAdjoint{.rtol = o.number("rtol", 1e-8), .atol = o.number("atol", 1e-10)});
+    return ode::Grad(
+        HermiteAdjoint{.rtol = o.number("rtol", 1e-8), .atol = o.number("atol", 1e-10)});
   });
   if (argc > 1) {  // a lab problem, whose runs may now name "hermite_adjoint"
     std::cout << ode::lab::markdown_table(ode::lab::run_file(argv[1]));
@@ -98,13 +102,16 @@ int main(int argc, char** argv) {
   // 1. In odeint, next to the built-in schemes.
   manual_seed(0);
   const TensorOptions f64{.dtype = DType::Float64};
-  Tensor w1 = (randn({2, 32}, f64) * 0.8).requires_grad_(), w2 = (randn({32, 2}, f64) * 0.3).requires_grad_();
+  Tensor w1 = (randn({2, 32}, f64) * 0.8).requires_grad_(),
+         w2 = (randn({32, 2}, f64) * 0.3).requires_grad_();
   auto f = [w1, w2](double, const Tensor& z) { return matmul(tanh(matmul(z, w1)), w2); };
   Tensor z0 = randn({64, 2}, f64);
   auto grads = [&](ode::Grad scheme, std::shared_ptr<ode::Stats> stats) {
     Tensor zs = ode::odeint(f, z0, {0.0, 0.5, 1.0},
-                            {.solver = ode::Dopri5{.rtol = 1e-7, .atol = 1e-9}, .grad = scheme,
-                             .params = {w1, w2}, .stats = stats});
+                            {.solver = ode::Dopri5{.rtol = 1e-7, .atol = 1e-9},
+                             .grad = scheme,
+                             .params = {w1, w2},
+                             .stats = stats});
     return autograd::grad({square(zs).sum()}, {w1, w2});
   };
   TensorList reference = grads(ode::Backprop{}, std::make_shared<ode::Stats>());
@@ -114,8 +121,9 @@ int main(int argc, char** argv) {
     double num = 0, den = 0;
     for (size_t i = 0; i < g.size(); ++i)
       num += square(g[i] - reference[i]).sum().item(), den += square(reference[i]).sum().item();
-    std::cout << scheme.name() << ": relative difference from backprop " << std::sqrt(num / den) << ", "
-              << stats->nfe_forward << " + " << stats->nfe_backward() << " evaluations of f\n";
+    std::cout << scheme.name() << ": relative difference from backprop " << std::sqrt(num / den)
+              << ", " << stats->nfe_forward << " + " << stats->nfe_backward()
+              << " evaluations of f\n";
   }
 
   // 2. In the lab, by name.

@@ -13,8 +13,9 @@ using namespace ctdl;
 
 int main(int argc, char** argv) {
   const char* which = argc > 1 ? argv[1] : "backsolve";
-  ode::Grad grad = !std::strcmp(which, "backprop")     ? ode::Grad(ode::Backprop{})
-                   : !std::strcmp(which, "checkpoint") ? ode::Grad(ode::CheckpointAdjoint{.checkpoints = 4})
+  ode::Grad grad = !std::strcmp(which, "backprop") ? ode::Grad(ode::Backprop{})
+                   : !std::strcmp(which, "checkpoint")
+                       ? ode::Grad(ode::CheckpointAdjoint{.checkpoints = 4})
                    : !std::strcmp(which, "symplectic") ? ode::Grad(ode::SymplecticAdjoint{})
                                                        : ode::Grad(ode::BacksolveAdjoint{});
   manual_seed(0);
@@ -31,8 +32,8 @@ int main(int argc, char** argv) {
   TensorList m, v;  // Adam's moments
   for (const Tensor& p : params) m.push_back(zeros_like(p)), v.push_back(zeros_like(p));
   for (int step = 1; step <= 300; ++step) {
-    Tensor zs = ode::odeint(f, z0, {0.0, 1.0},
-                            {.solver = ode::RK4{.step_size = 0.05}, .grad = grad, .params = params});
+    Tensor zs = ode::odeint(
+        f, z0, {0.0, 1.0}, {.solver = ode::RK4{.step_size = 0.05}, .grad = grad, .params = params});
     Tensor loss = square(zs.select(0, 1) - target).mean();
     for (Tensor& p : params) p.zero_grad();
     loss.backward();
@@ -41,9 +42,11 @@ int main(int argc, char** argv) {
       Tensor g = params[i].grad();
       m[i] = m[i] * 0.9 + g * 0.1;
       v[i] = v[i] * 0.999 + g * g * 0.001;
-      params[i].sub_(m[i] / (1 - std::pow(0.9, step)) * 0.02 / (sqrt(v[i] / (1 - std::pow(0.999, step))) + 1e-8));
+      params[i].sub_(m[i] / (1 - std::pow(0.9, step)) * 0.02 /
+                     (sqrt(v[i] / (1 - std::pow(0.999, step))) + 1e-8));
     }
-    if (step == 1 || step % 50 == 0) std::cout << "step " << step << "  loss " << loss.item() << "\n";
+    if (step == 1 || step % 50 == 0)
+      std::cout << "step " << step << "  loss " << loss.item() << "\n";
   }
   return 0;
 }

@@ -22,7 +22,8 @@ json to_json(const Tensor& t) {
   if (t.dim() == 0) return v[0];
   std::function<json(size_t, size_t&)> build = [&](size_t dim, size_t& at) -> json {
     json out = json::array();
-    for (int64_t i = 0; i < t.size(dim); ++i) out.push_back(dim + 1 == static_cast<size_t>(t.dim()) ? json(v[at++]) : build(dim + 1, at));
+    for (int64_t i = 0; i < t.size(dim); ++i)
+      out.push_back(dim + 1 == static_cast<size_t>(t.dim()) ? json(v[at++]) : build(dim + 1, at));
     return out;
   };
   size_t at = 0;
@@ -33,7 +34,7 @@ struct Outcome {
   double loss = 0;
   TensorList grads;  // z0, then the system's params
   std::vector<std::string> names;
-  json fields;       // everything reported besides grads
+  json fields;  // everything reported besides grads
 };
 
 json grads_json(const Outcome& o) {
@@ -64,27 +65,36 @@ Outcome execute(const ProblemSpec& spec, const RunSpec& run, DType dtype) {
   const int64_t base = memory_stats().live_bytes;
   reset_peak_memory();
   auto start = std::chrono::steady_clock::now();
-  Tensor trajectory = odeint(system.f, z0, spec.t, {.solver = solver, .grad = grad, .params = system.params, .stats = stats});
+  Tensor trajectory =
+      odeint(system.f, z0, spec.t,
+             {.solver = solver, .grad = grad, .params = system.params, .stats = stats});
   Tensor loss = lab_loss(spec, trajectory);
   TensorList grads = autograd::grad({loss}, inputs, {}, {.allow_unused = true});
-  double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const int64_t peak = memory_stats().peak_bytes - base;
 
   Outcome o;
   o.loss = loss.item<double>();
-  for (size_t i = 0; i < grads.size(); ++i) o.grads.push_back(grads[i].defined() ? grads[i] : zeros_like(inputs[i]));
+  for (size_t i = 0; i < grads.size(); ++i)
+    o.grads.push_back(grads[i].defined() ? grads[i] : zeros_like(inputs[i]));
   o.names = {"z0"};
   o.names.insert(o.names.end(), system.names.begin(), system.names.end());
-  o.fields = {{"nfe_forward", stats->nfe_forward}, {"nfe_backward", stats->nfe_backward()},
-              {"steps", stats->steps_forward}, {"steps_backward", stats->steps_backward()},
-              {"peak_bytes", peak}, {"wall_ms", wall_ms}};
+  o.fields = {{"nfe_forward", stats->nfe_forward},
+              {"nfe_backward", stats->nfe_backward()},
+              {"steps", stats->steps_forward},
+              {"steps_backward", stats->steps_backward()},
+              {"peak_bytes", peak},
+              {"wall_ms", wall_ms}};
   return o;
 }
 
 Outcome reference(const ProblemSpec& spec, json& description) {
   if (spec.reference) {
-    description = {{"name", spec.reference->name}, {"solver", spec.reference->solver},
-                   {"grad", spec.reference->grad}, {"dtype", "float64"}};
+    description = {{"name", spec.reference->name},
+                   {"solver", spec.reference->solver},
+                   {"grad", spec.reference->grad},
+                   {"dtype", "float64"}};
     return execute(spec, *spec.reference, DType::Float64);
   }
   if (spec.system == "linear") {
@@ -93,10 +103,16 @@ Outcome reference(const ProblemSpec& spec, json& description) {
     LinearReference r = linear_exact(spec.A, spec.z0, spec.t, loss);
     return {r.loss, {r.grad_z0, r.grad_A}, {"z0", "A"}, json::object()};
   }
-  description = {{"name", "dopri5 backprop, rtol = atol = 1e-12"}, {"solver", "dopri5"}, {"grad", "backprop"},
+  description = {{"name", "dopri5 backprop, rtol = atol = 1e-12"},
+                 {"solver", "dopri5"},
+                 {"grad", "backprop"},
                  {"dtype", "float64"}};
-  RunSpec r{.path = "reference", .name = "reference", .solver = "dopri5", .grad = "backprop",
-            .solver_options = NamedOptions("reference"), .grad_options = NamedOptions("reference.grad_options")};
+  RunSpec r{.path = "reference",
+            .name = "reference",
+            .solver = "dopri5",
+            .grad = "backprop",
+            .solver_options = NamedOptions("reference"),
+            .grad_options = NamedOptions("reference.grad_options")};
   r.solver_options.set("rtol", 1e-12);
   r.solver_options.set("atol", 1e-12);
   r.solver_options.set("max_steps", 1e7);
@@ -146,20 +162,22 @@ std::string run_file(const std::string& path) {
 std::string markdown_table(const std::string& result_json) {
   json r = json::parse(result_json);
   std::ostringstream out;
-  out << "| run | solver | gradient | grad rel. error | NFE fwd | NFE bwd | steps | peak memory | time |\n"
+  out << "| run | solver | gradient | grad rel. error | NFE fwd | NFE bwd | steps | peak memory | "
+         "time |\n"
       << "|---|---|---|---|---|---|---|---|---|\n";
   for (const json& run : r["runs"]) {
-    out << "| " << run["name"].get<std::string>() << " | " << run["solver"].get<std::string>() << " | "
-        << run["grad"].get<std::string>() << " | ";
+    out << "| " << run["name"].get<std::string>() << " | " << run["solver"].get<std::string>()
+        << " | " << run["grad"].get<std::string>() << " | ";
     if (run.contains("error")) {
       out << "error: " << run["error"].get<std::string>() << " | | | | | |\n";
       continue;
     }
     std::ostringstream err;
     err << std::scientific << std::setprecision(1) << run["grad_rel_error"].get<double>();
-    out << err.str() << " | " << run["nfe_forward"] << " | " << run["nfe_backward"] << " | " << run["steps"]
-        << " | " << std::fixed << std::setprecision(1) << run["peak_bytes"].get<double>() / 1024.0 << " KiB | "
-        << std::setprecision(1) << run["wall_ms"].get<double>() << " ms |\n";
+    out << err.str() << " | " << run["nfe_forward"] << " | " << run["nfe_backward"] << " | "
+        << run["steps"] << " | " << std::fixed << std::setprecision(1)
+        << run["peak_bytes"].get<double>() / 1024.0 << " KiB | " << std::setprecision(1)
+        << run["wall_ms"].get<double>() << " ms |\n";
   }
   return out.str();
 }

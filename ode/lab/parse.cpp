@@ -60,11 +60,14 @@ class Node {
     for (const auto& [key, value] : j_.items()) {
       bool ok = false;
       std::string list;
-      for (const char* k : known) ok = ok || key == k, list += (list.empty() ? "" : ", ") + std::string(k);
+      for (const char* k : known)
+        ok = ok || key == k, list += (list.empty() ? "" : ", ") + std::string(k);
       CTDL_CHECK(ok, child(key), ": unknown key (known here: ", list, ")");
     }
   }
-  std::string child(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string child(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
 
  private:
   static void collect(const Node& n, const Dims& shape, size_t depth, std::vector<double>& out) {
@@ -73,8 +76,10 @@ class Node {
       return;
     }
     CTDL_CHECK(n.raw().is_array() && static_cast<int64_t>(n.raw().size()) == shape[depth], n.path(),
-               ": expected a list of ", shape[depth], " entries (the array is not rectangular), got ",
-               n.raw().is_array() ? std::to_string(n.raw().size()) + " entries" : std::string(n.raw().type_name()));
+               ": expected a list of ", shape[depth],
+               " entries (the array is not rectangular), got ",
+               n.raw().is_array() ? std::to_string(n.raw().size()) + " entries"
+                                  : std::string(n.raw().type_name()));
     for (size_t i = 0; i < n.raw().size(); ++i) collect(n.at(i), shape, depth + 1, out);
   }
 
@@ -85,18 +90,27 @@ class Node {
 NamedOptions options_of(const Node& n, NamedOptions into) {
   CTDL_CHECK(n.raw().is_object(), n.path(), ": expected an object, got ", n.raw().type_name());
   for (const auto& [key, value] : n.raw().items()) {
-    if (value.is_boolean()) into.set(key, value.get<bool>());
-    else if (value.is_number()) into.set(key, value.get<double>());
-    else if (value.is_string()) into.set(key, value.get<std::string>());
-    else fail(n.child(key), ": expected a number, a string or true/false, got ", value.type_name());
+    if (value.is_boolean())
+      into.set(key, value.get<bool>());
+    else if (value.is_number())
+      into.set(key, value.get<double>());
+    else if (value.is_string())
+      into.set(key, value.get<std::string>());
+    else
+      fail(n.child(key), ": expected a number, a string or true/false, got ", value.type_name());
   }
   return into;
 }
 
 RunSpec parse_run(const Node& n, const std::string& default_name) {
-  n.check_keys({"name", "solver", "rtol", "atol", "step_size", "grad", "grad_options", "solver_options"});
-  RunSpec r{.path = n.path(), .name = default_name, .solver = "", .grad = "backprop",
-            .solver_options = NamedOptions(n.path()), .grad_options = NamedOptions(n.child("grad_options"))};
+  n.check_keys(
+      {"name", "solver", "rtol", "atol", "step_size", "grad", "grad_options", "solver_options"});
+  RunSpec r{.path = n.path(),
+            .name = default_name,
+            .solver = "",
+            .grad = "backprop",
+            .solver_options = NamedOptions(n.path()),
+            .grad_options = NamedOptions(n.child("grad_options"))};
   if (auto name = n.find("name")) r.name = name->text();
   r.solver = n.at("solver").text();
   if (auto grad = n.find("grad")) r.grad = grad->text();
@@ -110,8 +124,9 @@ RunSpec parse_run(const Node& n, const std::string& default_name) {
     for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
     return s;
   };
-  CTDL_CHECK(std::find(solvers.begin(), solvers.end(), r.solver) != solvers.end(), n.child("solver"),
-             ": unknown solver \"", r.solver, "\" (known: ", known(solvers), ")");
+  CTDL_CHECK(std::find(solvers.begin(), solvers.end(), r.solver) != solvers.end(),
+             n.child("solver"), ": unknown solver \"", r.solver, "\" (known: ", known(solvers),
+             ")");
   CTDL_CHECK(std::find(schemes.begin(), schemes.end(), r.grad) != schemes.end(), n.child("grad"),
              ": unknown gradient scheme \"", r.grad, "\" (known: ", known(schemes), ")");
   return r;
@@ -132,7 +147,8 @@ void parse_system(const Node& s, ProblemSpec& spec) {
     spec.activation = s.has("activation") ? s.at("activation").text() : "tanh";
     Node w = s.at("weights");
     CTDL_CHECK(w.raw().is_object(), w.path(), ": expected an object of named arrays");
-    for (const auto& [key, value] : w.raw().items()) spec.weights[key] = Node(value, w.child(key)).array();
+    for (const auto& [key, value] : w.raw().items())
+      spec.weights[key] = Node(value, w.child(key)).array();
   } else if (type == "linear") {
     s.check_keys({"type", "A"});
     spec.A = s.at("A").array();
@@ -151,7 +167,8 @@ void parse_system(const Node& s, ProblemSpec& spec) {
   } else if (type == "kepler") {
     s.check_keys({"type"});
   } else {
-    fail(s.child("type"), ": unknown system \"", type, "\" (known: mlp, linear, vanderpol, lotka_volterra, "
+    fail(s.child("type"), ": unknown system \"", type,
+         "\" (known: mlp, linear, vanderpol, lotka_volterra, "
          "harmonic, kepler)");
   }
 }
@@ -169,24 +186,29 @@ ProblemSpec parse_problem(const std::string& text) {
   root.check_keys({"dtype", "system", "z0", "t", "loss", "runs", "reference", "comment"});
   ProblemSpec spec;
   std::string dtype = root.has("dtype") ? root.at("dtype").text() : "float64";
-  CTDL_CHECK(dtype == "float32" || dtype == "float64", "dtype: expected \"float32\" or \"float64\", got \"",
-             dtype, "\"");
+  CTDL_CHECK(dtype == "float32" || dtype == "float64",
+             "dtype: expected \"float32\" or \"float64\", got \"", dtype, "\"");
   spec.dtype = dtype == "float32" ? DType::Float32 : DType::Float64;
   parse_system(root.at("system"), spec);
 
   spec.z0 = root.at("z0").array();
-  CTDL_CHECK(spec.z0.dim() == 2 && spec.z0.size(0) > 0, "z0: expected a batch of states [[...], ...], got shape ",
-             spec.z0.shape());
+  CTDL_CHECK(spec.z0.dim() == 2 && spec.z0.size(0) > 0,
+             "z0: expected a batch of states [[...], ...], got shape ", spec.z0.shape());
   const int64_t d = spec.z0.size(1);
-  int64_t want = spec.system == "mlp" ? spec.dims.front() : spec.system == "linear" ? spec.A.size(0)
-                 : spec.system == "kepler" ? 4 : spec.system == "harmonic" ? (d % 2 ? -1 : d) : 2;
-  CTDL_CHECK(want == d, "z0: each state has ", d, " entries but the ", spec.system, " system needs ",
-             want < 0 ? std::string("an even number") : std::to_string(want));
+  int64_t want = spec.system == "mlp"        ? spec.dims.front()
+                 : spec.system == "linear"   ? spec.A.size(0)
+                 : spec.system == "kepler"   ? 4
+                 : spec.system == "harmonic" ? (d % 2 ? -1 : d)
+                                             : 2;
+  CTDL_CHECK(want == d, "z0: each state has ", d, " entries but the ", spec.system,
+             " system needs ", want < 0 ? std::string("an even number") : std::to_string(want));
 
   spec.t = root.at("t").numbers();
-  CTDL_CHECK(spec.t.size() >= 2, "t: expected [t0, t1] or a longer list of times, got ", spec.t.size(), " value(s)");
+  CTDL_CHECK(spec.t.size() >= 2, "t: expected [t0, t1] or a longer list of times, got ",
+             spec.t.size(), " value(s)");
   for (size_t i = 1; i < spec.t.size(); ++i)
-    CTDL_CHECK(spec.t[i] > spec.t[i - 1], "t[", i, "]: times must increase (", spec.t[i - 1], " then ", spec.t[i], ")");
+    CTDL_CHECK(spec.t[i] > spec.t[i - 1], "t[", i, "]: times must increase (", spec.t[i - 1],
+               " then ", spec.t[i], ")");
 
   Node loss = root.at("loss");
   loss.check_keys({"type", "targets"});
@@ -194,16 +216,19 @@ ProblemSpec parse_problem(const std::string& text) {
   if (spec.loss == "mse") {
     spec.targets = loss.at("targets").array();
     Dims expected{static_cast<int64_t>(spec.t.size() - 1), spec.z0.size(0), d};
-    CTDL_CHECK(spec.targets.shape() == expected, loss.child("targets"), ": expected one target batch per "
-               "time after t0, shape ", expected, ", got ", spec.targets.shape());
+    CTDL_CHECK(spec.targets.shape() == expected, loss.child("targets"),
+               ": expected one target batch per "
+               "time after t0, shape ",
+               expected, ", got ", spec.targets.shape());
   } else {
-    CTDL_CHECK(spec.loss == "sum_squares", loss.child("type"), ": expected \"sum_squares\" or \"mse\", got \"",
-               spec.loss, "\"");
+    CTDL_CHECK(spec.loss == "sum_squares", loss.child("type"),
+               ": expected \"sum_squares\" or \"mse\", got \"", spec.loss, "\"");
     CTDL_CHECK(!loss.has("targets"), loss.child("targets"), ": only the mse loss takes targets");
   }
 
   Node runs = root.at("runs");
-  for (size_t i = 0; i < runs.size(); ++i) spec.runs.push_back(parse_run(runs.at(i), "run " + std::to_string(i)));
+  for (size_t i = 0; i < runs.size(); ++i)
+    spec.runs.push_back(parse_run(runs.at(i), "run " + std::to_string(i)));
   if (auto ref = root.find("reference")) spec.reference = parse_run(*ref, "reference");
 
   make_system(spec, spec.dtype);  // shape errors in the weights now, before anything runs
@@ -223,7 +248,8 @@ System make_system(const ProblemSpec& spec, DType dtype) {
 
 Tensor lab_loss(const ProblemSpec& spec, const Tensor& trajectory) {
   const int64_t T = trajectory.size(0);
-  if (spec.loss == "mse") return square(trajectory.narrow(0, 1, T - 1) - spec.targets.to(trajectory.dtype())).mean();
+  if (spec.loss == "mse")
+    return square(trajectory.narrow(0, 1, T - 1) - spec.targets.to(trajectory.dtype())).mean();
   return square(trajectory.select(0, T - 1)).sum();
 }
 

@@ -13,10 +13,12 @@ Tensor column(const Tensor& z, int64_t i) { return z.narrow(-1, i, 1); }
 
 System mlp(const std::vector<int64_t>& dims, const std::string& activation,
            const std::map<std::string, Tensor>& weights, DType dtype) {
-  CTDL_CHECK(dims.size() >= 2 && dims.front() == dims.back(), "system.dims: an ODE's MLP maps R^d to R^d, "
+  CTDL_CHECK(dims.size() >= 2 && dims.front() == dims.back(),
+             "system.dims: an ODE's MLP maps R^d to R^d, "
              "so dims must start and end with the same size");
   CTDL_CHECK(activation == "tanh" || activation == "relu" || activation == "softplus",
-             "system.activation: expected \"tanh\", \"relu\" or \"softplus\", got \"", activation, "\"");
+             "system.activation: expected \"tanh\", \"relu\" or \"softplus\", got \"", activation,
+             "\"");
   System s{.type = "mlp", .dim = dims.front()};
   struct Layer {
     Tensor w, b;
@@ -25,18 +27,18 @@ System mlp(const std::vector<int64_t>& dims, const std::string& activation,
   for (size_t i = 0; i + 1 < dims.size(); ++i) {
     std::string name = "fc" + std::to_string(i + 1);
     auto w = weights.find(name + ".weight");
-    CTDL_CHECK(w != weights.end(), "system.weights.", name, ".weight: missing (shape [", dims[i + 1], ", ",
-               dims[i], "])");
+    CTDL_CHECK(w != weights.end(), "system.weights.", name, ".weight: missing (shape [",
+               dims[i + 1], ", ", dims[i], "])");
     CTDL_CHECK(w->second.shape() == Dims({dims[i + 1], dims[i]}), "system.weights.", name,
-               ".weight: expected shape [", dims[i + 1], ", ", dims[i], "] (PyTorch's [out, in]), got ",
-               w->second.shape());
+               ".weight: expected shape [", dims[i + 1], ", ", dims[i],
+               "] (PyTorch's [out, in]), got ", w->second.shape());
     Layer layer{w->second.to(dtype).detach().requires_grad_(), Tensor()};
     s.params.push_back(layer.w);
     s.names.push_back(name + ".weight");
     auto b = weights.find(name + ".bias");
     if (b != weights.end()) {
-      CTDL_CHECK(b->second.shape() == Dims({dims[i + 1]}), "system.weights.", name, ".bias: expected shape [",
-                 dims[i + 1], "], got ", b->second.shape());
+      CTDL_CHECK(b->second.shape() == Dims({dims[i + 1]}), "system.weights.", name,
+                 ".bias: expected shape [", dims[i + 1], "], got ", b->second.shape());
       layer.b = b->second.to(dtype).detach().requires_grad_();
       s.params.push_back(layer.b);
       s.names.push_back(name + ".bias");
@@ -63,10 +65,14 @@ System mlp(const std::vector<int64_t>& dims, const std::string& activation,
 }
 
 System linear(const Tensor& A) {
-  CTDL_CHECK(A.dim() == 2 && A.size(0) == A.size(1), "system.A: expected a square matrix, got shape ", A.shape());
+  CTDL_CHECK(A.dim() == 2 && A.size(0) == A.size(1),
+             "system.A: expected a square matrix, got shape ", A.shape());
   Tensor a = A.detach().requires_grad_();
-  return {.type = "linear", .f = [a](double, const Tensor& z) { return matmul(z, a.t()); },
-          .params = {a}, .names = {"A"}, .dim = A.size(0)};
+  return {.type = "linear",
+          .f = [a](double, const Tensor& z) { return matmul(z, a.t()); },
+          .params = {a},
+          .names = {"A"},
+          .dim = A.size(0)};
 }
 
 System vanderpol(double mu, DType dtype) {
@@ -85,8 +91,11 @@ System lotka_volterra(double alpha, double beta, double gamma, double delta, DTy
     Tensor x = column(z, 0), y = column(z, 1);
     return cat({a * x - b * x * y, d * x * y - g * y}, -1);
   };
-  return {.type = "lotka_volterra", .f = f, .params = {a, b, g, d},
-          .names = {"alpha", "beta", "gamma", "delta"}, .dim = 2};
+  return {.type = "lotka_volterra",
+          .f = f,
+          .params = {a, b, g, d},
+          .names = {"alpha", "beta", "gamma", "delta"},
+          .dim = 2};
 }
 
 System harmonic(double k, double m, DType dtype) {

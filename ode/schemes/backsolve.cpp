@@ -35,7 +35,8 @@ class BacksolvePass final : public Adjoint {
       State y = outputs_[k];
       y.insert(y.end(), a.begin(), a.end());
       y.insert(y.end(), param_grads.begin(), param_grads.end());
-      Trajectory back = integrate(solver, augmented, y, {p.times[k], p.times[k - 1]}, p.stats.get());
+      Trajectory back =
+          integrate(solver, augmented, y, {p.times[k], p.times[k - 1]}, p.stats.get());
       const State& end = back.outputs.back();
       a = State(end.begin() + m, end.begin() + 2 * m);
       param_grads = TensorList(end.begin() + 2 * m, end.begin() + 2 * m + P);

@@ -5,7 +5,8 @@
 // discretize).
 //
 //   ode::odeint(f, z0, {0.0, 1.0}, {.solver = ode::Dopri5{.rtol = 1e-6},
-//                                   .grad = ode::BacksolveAdjoint{.solver = ode::Dopri5{.rtol = 1e-8},
+//                                   .grad = ode::BacksolveAdjoint{.solver = ode::Dopri5{.rtol =
+//                                   1e-8},
 //                                                                 .seminorm = true},
 //                                   .params = params});
 //

@@ -21,15 +21,19 @@ class CheckpointPass final : public Adjoint {
   explicit CheckpointPass(CheckpointAdjoint options) : o_(options) {}
 
   std::vector<State> forward(const Problem& p) override {
-    CTDL_CHECK(o_.checkpoints >= 0, "checkpoint_adjoint: checkpoints must be >= 0, got ", o_.checkpoints);
+    CTDL_CHECK(o_.checkpoints >= 0, "checkpoint_adjoint: checkpoints must be >= 0, got ",
+               o_.checkpoints);
     const StepControl& c = p.solver.control();
     int64_t every = 1;  // keep the state before step n when n % every == 0
     if (o_.checkpoints > 0) {
-      if (o_.placement == CheckpointPlacement::Binomial || c.adaptive()) every = 0;  // only the first
-      else every = segment_length(fixed_step_count(p.times, c.step_size));
+      if (o_.placement == CheckpointPlacement::Binomial || c.adaptive())
+        every = 0;  // only the first
+      else
+        every = segment_length(fixed_step_count(p.times, c.step_size));
     }
     tr_ = p.integrate([&](size_t n, const SolverState& before, const StepOutput&) {
-      if (n == 0 || (every > 0 && static_cast<int64_t>(n) % every == 0)) snapshots_[n] = checkpoint_of(before);
+      if (n == 0 || (every > 0 && static_cast<int64_t>(n) % every == 0))
+        snapshots_[n] = checkpoint_of(before);
     });
     tr_.final_state = checkpoint_of(tr_.final_state);
     return std::move(tr_.outputs);  // returned to odeint; not kept twice
@@ -42,7 +46,8 @@ class CheckpointPass final : public Adjoint {
     if (o_.checkpoints > 0 && o_.placement == CheckpointPlacement::Binomial) {
       a = revolve(p, back, 0, N, snapshots_.at(0), o_.checkpoints, a);
     } else {
-      size_t S = o_.checkpoints == 0 ? 1 : static_cast<size_t>(segment_length(static_cast<int64_t>(N)));
+      size_t S =
+          o_.checkpoints == 0 ? 1 : static_cast<size_t>(segment_length(static_cast<int64_t>(N)));
       fill_snapshots(p, S);
       for (size_t start = (N - 1) / S * S;; start -= S) {
         a = back.segment(start, std::min(start + S, N), snapshots_.at(start), a);
@@ -63,8 +68,10 @@ class CheckpointPass final : public Adjoint {
     const size_t N = tr_.steps.size();
     SolverState s = snapshots_.at(0);
     for (size_t n = 0; n < N; n += S) {
-      if (!snapshots_.count(n)) snapshots_[n] = s;
-      else s = snapshots_[n];
+      if (!snapshots_.count(n))
+        snapshots_[n] = s;
+      else
+        s = snapshots_[n];
       if (n + S < N && !snapshots_.count(n + S))
         s = checkpoint_of(advance(p.solver.method(), p.f, tr_.steps, n, n + S, s, p.stats.get()));
     }
@@ -78,7 +85,8 @@ class CheckpointPass final : public Adjoint {
     autograd::NoGradGuard no_grad;
     if (slots == 0) {  // no room left: recompute from a for every step
       for (size_t i = b; i-- > a;) {
-        SolverState s = checkpoint_of(advance(p.solver.method(), p.f, tr_.steps, a, i, state_a, p.stats.get()));
+        SolverState s =
+            checkpoint_of(advance(p.solver.method(), p.f, tr_.steps, a, i, state_a, p.stats.get()));
         adjoint = back.segment(i, i + 1, s, adjoint);
       }
       return adjoint;
@@ -86,10 +94,12 @@ class CheckpointPass final : public Adjoint {
     int64_t r = 0;
     while (binomial_capacity(slots, r) < static_cast<double>(n)) ++r;
     double right_capacity = binomial_capacity(slots - 1, r);
-    size_t right = static_cast<size_t>(std::min<double>(static_cast<double>(n - 1), right_capacity));
+    size_t right =
+        static_cast<size_t>(std::min<double>(static_cast<double>(n - 1), right_capacity));
     size_t m = b - right;
     {
-      SolverState state_m = checkpoint_of(advance(p.solver.method(), p.f, tr_.steps, a, m, state_a, p.stats.get()));
+      SolverState state_m =
+          checkpoint_of(advance(p.solver.method(), p.f, tr_.steps, a, m, state_a, p.stats.get()));
       adjoint = revolve(p, back, m, b, state_m, slots - 1, std::move(adjoint));
     }
     return revolve(p, back, a, m, state_a, slots, std::move(adjoint));

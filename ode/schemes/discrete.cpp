@@ -19,12 +19,18 @@ void accumulate(State& into, const State& g) {
 
 }  // namespace
 
-SolverState checkpoint_of(const SolverState& s) { return {detach(s.z), detach(s.carry), {}, s.last_step}; }
+SolverState checkpoint_of(const SolverState& s) {
+  return {detach(s.z), detach(s.carry), {}, s.last_step};
+}
 
 DiscreteBackward::DiscreteBackward(const Problem& p, const Trajectory& trajectory,
                                    const std::vector<State>& grad_outputs)
-    : p_(p), steps_(trajectory.steps), points_(trajectory.points), grad_outputs_(grad_outputs),
-      interior_(trajectory.steps.size()), ends_(trajectory.steps.size()) {
+    : p_(p),
+      steps_(trajectory.steps),
+      points_(trajectory.points),
+      grad_outputs_(grad_outputs),
+      interior_(trajectory.steps.size()),
+      ends_(trajectory.steps.size()) {
   for (size_t k = 1; k < p.times.size(); ++k) {
     const OutputPoint& pt = points_[k - 1];
     (pt.theta == 1.0 ? ends_ : interior_)[pt.step].push_back(k);
@@ -41,7 +47,9 @@ void DiscreteBackward::add_end_outputs(size_t n, State& adjoint_z) const {
   for (size_t k : ends_[n]) accumulate(adjoint_z, grad_outputs_[k]);
 }
 
-const std::vector<size_t>& DiscreteBackward::interior_outputs(size_t n) const { return interior_[n]; }
+const std::vector<size_t>& DiscreteBackward::interior_outputs(size_t n) const {
+  return interior_[n];
+}
 
 StateAdjoint DiscreteBackward::final_adjoint(const SolverState& final_state) const {
   StateAdjoint a{zeros_like(final_state.z), zeros_like(final_state.carry)};
@@ -61,7 +69,8 @@ StateAdjoint DiscreteBackward::segment(size_t first, size_t last, const SolverSt
   TensorList roots, seeds;
   auto add_roots = [&](const State& values, const State& grads) {
     for (size_t i = 0; i < values.size() && i < grads.size(); ++i)
-      if (values[i].requires_grad() && grads[i].defined()) roots.push_back(values[i]), seeds.push_back(grads[i]);
+      if (values[i].requires_grad() && grads[i].defined())
+        roots.push_back(values[i]), seeds.push_back(grads[i]);
   };
   for (size_t n = first; n < last; ++n) {
     StepOutput out = m.step(p_.f, steps_[n].t, steps_[n].h, s);
@@ -77,7 +86,8 @@ StateAdjoint DiscreteBackward::segment(size_t first, size_t last, const SolverSt
   TensorList g(inputs.size());
   if (!roots.empty()) g = autograd::grad(roots, inputs, seeds, {.allow_unused = true});
   StateAdjoint result;
-  for (size_t i = 0; i < nz; ++i) result.z.push_back(g[i].defined() ? g[i] : ctdl::zeros_like(before.z[i]));
+  for (size_t i = 0; i < nz; ++i)
+    result.z.push_back(g[i].defined() ? g[i] : ctdl::zeros_like(before.z[i]));
   for (size_t i = 0; i < nc; ++i)
     result.carry.push_back(g[nz + i].defined() ? g[nz + i] : ctdl::zeros_like(before.carry[i]));
   add_param_grads(TensorList(g.begin() + nz + nc, g.end()));
@@ -96,7 +106,8 @@ Gradients DiscreteBackward::finish(const StateAdjoint& initial) {
     TensorList roots, seeds, inputs = z;
     inputs.insert(inputs.end(), p_.params.begin(), p_.params.end());
     for (size_t i = 0; i < s0.carry.size() && i < initial.carry.size(); ++i)
-      if (s0.carry[i].requires_grad()) roots.push_back(s0.carry[i]), seeds.push_back(initial.carry[i]);
+      if (s0.carry[i].requires_grad())
+        roots.push_back(s0.carry[i]), seeds.push_back(initial.carry[i]);
     if (!roots.empty()) {
       TensorList g = autograd::grad(roots, inputs, seeds, {.allow_unused = true});
       accumulate(dz0, State(g.begin(), g.begin() + z.size()));

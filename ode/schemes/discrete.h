@@ -29,14 +29,16 @@ struct StateAdjoint {
 class DiscreteBackward {
  public:
   // `steps` and `points` as recorded by integrate; grad_outputs[k] = dL/dz(times[k]).
-  DiscreteBackward(const Problem& p, const Trajectory& trajectory, const std::vector<State>& grad_outputs);
+  DiscreteBackward(const Problem& p, const Trajectory& trajectory,
+                   const std::vector<State>& grad_outputs);
 
   // The adjoint of the state after the last step: the gradient of the outputs there.
   StateAdjoint final_adjoint(const SolverState& final_state) const;
   // Backpropagates through steps [first, last) replayed from `before` (the state before step
   // `first`), given the adjoint of the state after step last - 1. Returns the adjoint of
   // `before` (including the gradient of an output located exactly there).
-  StateAdjoint segment(size_t first, size_t last, const SolverState& before, const StateAdjoint& after);
+  StateAdjoint segment(size_t first, size_t last, const SolverState& before,
+                       const StateAdjoint& after);
   // Through the method's init (e.g. v0 = f(z0)) and the output at times[0]: dL/dz0 and the
   // accumulated dL/dparams.
   Gradients finish(const StateAdjoint& initial);

@@ -14,8 +14,10 @@ class ImplicitPass final : public Adjoint {
 
   std::vector<State> forward(const Problem& p) override {
     method_ = dynamic_cast<const ImplicitMethod*>(&p.solver.method());
-    CTDL_CHECK(method_ != nullptr, "implicit_adjoint: needs an implicit solver (implicit_euler, "
-               "trapezoid, bdf2), got ", p.solver.name());
+    CTDL_CHECK(method_ != nullptr,
+               "implicit_adjoint: needs an implicit solver (implicit_euler, "
+               "trapezoid, bdf2), got ",
+               p.solver.name());
     tr_ = p.integrate([&](size_t, const SolverState& before, const StepOutput&) {
       states_.push_back(checkpoint_of(before));
     });
@@ -45,13 +47,16 @@ class ImplicitPass final : public Adjoint {
       for (size_t i = 0; i < y.size(); ++i)
         if (y[i].requires_grad()) roots.push_back(y[i]), seeds.push_back(w[i]);
       for (size_t i = 0; i < eq.next_carry.size() && i < lambda.carry.size(); ++i)
-        if (eq.next_carry[i].requires_grad()) roots.push_back(eq.next_carry[i]), seeds.push_back(lambda.carry[i]);
+        if (eq.next_carry[i].requires_grad())
+          roots.push_back(eq.next_carry[i]), seeds.push_back(lambda.carry[i]);
       TensorList g(inputs.size());
       if (!roots.empty()) g = autograd::grad(roots, inputs, seeds, {.allow_unused = true});
       const size_t nz = s.z.size(), nc = s.carry.size();
       StateAdjoint next;
-      for (size_t i = 0; i < nz; ++i) next.z.push_back(g[i].defined() ? g[i] : ctdl::zeros_like(s.z[i]));
-      for (size_t i = 0; i < nc; ++i) next.carry.push_back(g[nz + i].defined() ? g[nz + i] : ctdl::zeros_like(s.carry[i]));
+      for (size_t i = 0; i < nz; ++i)
+        next.z.push_back(g[i].defined() ? g[i] : ctdl::zeros_like(s.z[i]));
+      for (size_t i = 0; i < nc; ++i)
+        next.carry.push_back(g[nz + i].defined() ? g[nz + i] : ctdl::zeros_like(s.carry[i]));
       back.add_param_grads(TensorList(g.begin() + nz + nc, g.end()));
       if (n > 0) back.add_end_outputs(n - 1, next.z);
       if (p.stats) ++p.stats->steps;

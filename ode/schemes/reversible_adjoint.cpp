@@ -9,8 +9,10 @@ namespace {
 class ReversiblePass final : public Adjoint {
  public:
   std::vector<State> forward(const Problem& p) override {
-    CTDL_CHECK(p.solver.method().reversible(), "reversible_adjoint: needs a reversible solver "
-               "(reversible_heun, asynchronous_leapfrog), got ", p.solver.name());
+    CTDL_CHECK(p.solver.method().reversible(),
+               "reversible_adjoint: needs a reversible solver "
+               "(reversible_heun, asynchronous_leapfrog), got ",
+               p.solver.name());
     tr_ = p.integrate();
     tr_.final_state = checkpoint_of(tr_.final_state);
     return std::move(tr_.outputs);
@@ -23,7 +25,8 @@ class ReversiblePass final : public Adjoint {
     for (size_t n = tr_.steps.size(); n-- > 0;) {
       {
         autograd::NoGradGuard no_grad;
-        state = checkpoint_of(p.solver.method().inverse_step(p.f, tr_.steps[n].t, tr_.steps[n].h, state));
+        state = checkpoint_of(
+            p.solver.method().inverse_step(p.f, tr_.steps[n].t, tr_.steps[n].h, state));
       }
       a = back.segment(n, n + 1, state, a);
     }

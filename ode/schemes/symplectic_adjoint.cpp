@@ -11,8 +11,10 @@ class SymplecticPass final : public Adjoint {
  public:
   std::vector<State> forward(const Problem& p) override {
     rk_ = dynamic_cast<const ExplicitRKMethod*>(&p.solver.method());
-    CTDL_CHECK(rk_ != nullptr, "symplectic_adjoint: needs an explicit Runge–Kutta solver (euler, rk4, "
-               "dopri5, ...), got ", p.solver.name());
+    CTDL_CHECK(rk_ != nullptr,
+               "symplectic_adjoint: needs an explicit Runge–Kutta solver (euler, rk4, "
+               "dopri5, ...), got ",
+               p.solver.name());
     tr_ = p.integrate([&](size_t, const SolverState& before, const StepOutput&) {
       checkpoints_.push_back(detach(before.z));
     });
@@ -48,9 +50,11 @@ class SymplecticPass final : public Adjoint {
         std::vector<double> coefficients{T.b[i]};
         std::vector<State> terms{lambda};
         for (size_t j = i + 1; j < s; ++j)
-          if (T.a[j][i] != 0.0 && !mu[j].empty()) coefficients.push_back(T.a[j][i]), terms.push_back(mu[j]);
+          if (T.a[j][i] != 0.0 && !mu[j].empty())
+            coefficients.push_back(T.a[j][i]), terms.push_back(mu[j]);
         for (size_t o = 0; o < weights.size(); ++o)
-          if (weights[o][i] != 0.0) coefficients.push_back(weights[o][i]), terms.push_back(*interior_grads[o]);
+          if (weights[o][i] != 0.0)
+            coefficients.push_back(weights[o][i]), terms.push_back(*interior_grads[o]);
         bool any = false;
         for (double c : coefficients) any = any || c != 0.0;
         if (!any) continue;

@@ -17,8 +17,8 @@ bool ButcherTableau::fsal() const {
 void ButcherTableau::validate() const {
   size_t s = stages();
   CTDL_CHECK(s > 0, "ButcherTableau '", name, "': b is empty");
-  CTDL_CHECK(c.size() == s && a.size() == s, "ButcherTableau '", name, "': ", s,
-             " weights b but ", c.size(), " nodes c and ", a.size(), " rows a");
+  CTDL_CHECK(c.size() == s && a.size() == s, "ButcherTableau '", name, "': ", s, " weights b but ",
+             c.size(), " nodes c and ", a.size(), " rows a");
   CTDL_CHECK(b_error.empty() || b_error.size() == s, "ButcherTableau '", name, "': b_error has ",
              b_error.size(), " entries, expected ", s);
   double total = 0;
@@ -78,9 +78,10 @@ namespace {
 // z0, z1, z0', z1' and a fifth-order value at the midpoint, z0 + h Σ mid_i k_i.
 std::vector<double> dopri5_dense(double theta) {
   static const double mid[7] = {
-      6025192743.0 / 30085553152.0 / 2,     0, 51252292925.0 / 65400821598.0 / 2,
-      -2691868925.0 / 45128329728.0 / 2,    187940372067.0 / 1594534317056.0 / 2,
-      -1776094331.0 / 19743644256.0 / 2,    11237099.0 / 235043384.0 / 2};
+      6025192743.0 / 30085553152.0 / 2,     0,
+      51252292925.0 / 65400821598.0 / 2,    -2691868925.0 / 45128329728.0 / 2,
+      187940372067.0 / 1594534317056.0 / 2, -1776094331.0 / 19743644256.0 / 2,
+      11237099.0 / 235043384.0 / 2};
   const std::vector<double>& b = dopri5_tableau().b;
   // q(θ) = aθ + bθ² + cθ³ + dθ⁴ with q(0) = 0, q'(0) = D0, q(1) = Δ1, q'(1) = D1, q(½) = Δm:
   // with r1 = Δ1 - D0, r2 = D1 - D0, r3 = Δm - D0/2:
@@ -92,7 +93,8 @@ std::vector<double> dopri5_dense(double theta) {
     double D0 = i == 0 ? 1.0 : 0.0, D1 = i == 6 ? 1.0 : 0.0;
     double d1 = b[i], dm = mid[i];
     double r1 = d1 - D0, r2 = D1 - D0, r3 = dm - D0 / 2;
-    double qd = 16 * r3 - 8 * r1 + 2 * r2, qc = 14 * r1 - 3 * r2 - 32 * r3, qb = -5 * r1 + r2 + 16 * r3;
+    double qd = 16 * r3 - 8 * r1 + 2 * r2, qc = 14 * r1 - 3 * r2 - 32 * r3,
+           qb = -5 * r1 + r2 + 16 * r3;
     w[i] = D0 * theta + qb * t2 + qc * t3 + qd * t4;
   }
   return w;
@@ -136,13 +138,16 @@ const ButcherTableau& tsit5_tableau() {
               {5.325864828439257, -11.748883564062828, 7.4955393428898365, -0.09249506636175525},
               {5.86145544294642, -12.92096931784711, 8.159367898576159, -0.071584973281401,
                -0.028269050394068383},
-              {0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742,
-               -3.290069515436081, 2.324710524099774}},
+              {0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742, -3.290069515436081,
+               2.324710524099774}},
         .b = {0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742, -3.290069515436081,
               2.324710524099774, 0}};
-    const double difference[7] = {-0.00178001105222577714, -0.0008164344596567469,
-                                  0.007880878010261995,    -0.1447110071732629,
-                                  0.5823571654525552,      -0.45808210592918697,
+    const double difference[7] = {-0.00178001105222577714,
+                                  -0.0008164344596567469,
+                                  0.007880878010261995,
+                                  -0.1447110071732629,
+                                  0.5823571654525552,
+                                  -0.45808210592918697,
                                   1.0 / 66};
     for (int i = 0; i < 7; ++i) m.b_error.push_back(m.b[i] - difference[i]);
     return m;

@@ -24,7 +24,7 @@ struct ButcherTableau {
   std::vector<double> c;
   std::vector<std::vector<double>> a;  // row i has i entries (strictly lower triangular)
   std::vector<double> b;
-  std::vector<double> b_error;         // embedded weights (empty: no error estimate)
+  std::vector<double> b_error;  // embedded weights (empty: no error estimate)
   // Dense output: weights w_i(θ) with z(t + θh) = z + h Σ w_i(θ) k_i. Empty: cubic Hermite
   // from z, f(z), z1, f(z1) (the method is made first-same-as-last to have f(z1) for free).
   std::function<std::vector<double>(double theta)> dense;

@@ -14,7 +14,8 @@ ButcherTableau with_fsal_stage(ButcherTableau t) {
 
 }  // namespace
 
-ExplicitRKMethod::ExplicitRKMethod(ButcherTableau tableau, bool adaptive) : tableau_(std::move(tableau)) {
+ExplicitRKMethod::ExplicitRKMethod(ButcherTableau tableau, bool adaptive)
+    : tableau_(std::move(tableau)) {
   tableau_.validate();
   if (adaptive && !tableau_.dense && !tableau_.fsal()) tableau_ = with_fsal_stage(tableau_);
   fsal_ = tableau_.fsal();
@@ -22,7 +23,8 @@ ExplicitRKMethod::ExplicitRKMethod(ButcherTableau tableau, bool adaptive) : tabl
     error_weights_.push_back(tableau_.b[i] - tableau_.b_error[i]);
 }
 
-StepOutput ExplicitRKMethod::step(const Field& f, double t, double h, const SolverState& state) const {
+StepOutput ExplicitRKMethod::step(const Field& f, double t, double h,
+                                  const SolverState& state) const {
   const ButcherTableau& T = tableau_;
   const size_t s = T.stages();
   std::vector<State> k;

@@ -40,11 +40,11 @@ class ExplicitRKMethod final : public Method {
   double step_size = 0;            \
   bool check_finite = true;
 
-#define CTDL_ODE_ADAPTIVE_FIELDS                                                       \
-  double rtol = 1e-7, atol = 1e-9;                                                     \
-  double first_step = 0, min_step = 0, max_step = 0;                                   \
-  int64_t max_steps = 100000;                                                          \
-  double step_size = 0; /* > 0: fixed steps instead */                                 \
+#define CTDL_ODE_ADAPTIVE_FIELDS                       \
+  double rtol = 1e-7, atol = 1e-9;                     \
+  double first_step = 0, min_step = 0, max_step = 0;   \
+  int64_t max_steps = 100000;                          \
+  double step_size = 0; /* > 0: fixed steps instead */ \
   bool check_finite = true;
 
 // Forward Euler, order 1.

@@ -2,7 +2,8 @@
 
 namespace ctdl::ode {
 
-StepOutput ImplicitMethod::step(const Field& f, double t, double h, const SolverState& state) const {
+StepOutput ImplicitMethod::step(const Field& f, double t, double h,
+                                const SolverState& state) const {
   Equation eq = equation(f, t, h, state);
   // By value: the backward pass of the implicit step outlives this call.
   auto F = [f, t1 = eq.t1](const State& z) { return f(t1, z); };
@@ -61,8 +62,12 @@ Solver implicit_solver(const char* name, double step_size, const NonlinearSolve&
 
 }  // namespace
 
-Solver ImplicitEuler::make() const { return implicit_solver<ImplicitEulerMethod>("implicit_euler", step_size, nonlinear); }
-Solver Trapezoid::make() const { return implicit_solver<TrapezoidMethod>("trapezoid", step_size, nonlinear); }
+Solver ImplicitEuler::make() const {
+  return implicit_solver<ImplicitEulerMethod>("implicit_euler", step_size, nonlinear);
+}
+Solver Trapezoid::make() const {
+  return implicit_solver<TrapezoidMethod>("trapezoid", step_size, nonlinear);
+}
 Solver BDF2::make() const { return implicit_solver<BDF2Method>("bdf2", step_size, nonlinear); }
 
 }  // namespace ctdl::ode

@@ -6,7 +6,8 @@
 //                          {.solver = ode::ImplicitEuler{.step_size = 0.5}});
 //   Tensor w = ode::odeint(f, z0, {0.0, 10.0},
 //                          {.solver = ode::Trapezoid{.step_size = 0.1,
-//                                                    .nonlinear = {.method = ode::NonlinearMethod::FixedPoint}}});
+//                                                    .nonlinear = {.method =
+//                                                    ode::NonlinearMethod::FixedPoint}}});
 //
 // Each method's step is the equation z1 = c + alpha·f(t + h, z1), with c and alpha from the
 // state before the step (ImplicitMethod::equation). Backprop differentiates that equation
@@ -28,7 +29,8 @@ class ImplicitMethod : public Method {
     double t1 = 0;
     State next_carry;  // the carry after the step (recorded from the state before)
   };
-  virtual Equation equation(const Field& f, double t, double h, const SolverState& before) const = 0;
+  virtual Equation equation(const Field& f, double t, double h,
+                            const SolverState& before) const = 0;
   StepOutput step(const Field& f, double t, double h, const SolverState& state) const override;
   const NonlinearSolve& nonlinear() const { return nonlinear_; }
 

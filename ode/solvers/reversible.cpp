@@ -31,7 +31,8 @@ class ReversibleHeunMethod final : public Method {
     out.next.carry = concat(y_hat1, f1);
     return out;
   }
-  SolverState inverse_step(const Field& f, double t, double h, const SolverState& after) const override {
+  SolverState inverse_step(const Field& f, double t, double h,
+                           const SolverState& after) const override {
     size_t m = after.z.size();
     State y_hat1 = head(after.carry, m), f1 = tail(after.carry, m);
     State y_hat = axpy(sub(scale(after.z, 2.0), y_hat1), -h, f1);
@@ -59,7 +60,8 @@ class AsynchronousLeapfrogMethod final : public Method {
     out.next.carry = v1;
     return out;
   }
-  SolverState inverse_step(const Field& f, double t, double h, const SolverState& after) const override {
+  SolverState inverse_step(const Field& f, double t, double h,
+                           const SolverState& after) const override {
     State k = axpy(after.z, -h / 2, after.carry);
     State u = f(t + h / 2, k);
     State v = eta_ == 1.0 ? sub(scale(u, 2.0), after.carry)
@@ -80,10 +82,14 @@ Solver fixed(std::shared_ptr<const Method> m, double step_size) {
 
 }  // namespace
 
-Solver ReversibleHeun::make() const { return fixed(std::make_shared<ReversibleHeunMethod>(), step_size); }
+Solver ReversibleHeun::make() const {
+  return fixed(std::make_shared<ReversibleHeunMethod>(), step_size);
+}
 Solver AsynchronousLeapfrog::make() const {
-  CTDL_CHECK(damping > 0 && damping <= 1 && damping != 0.5, "asynchronous_leapfrog: damping must be "
-             "in (0, 1] and not 1/2 (the step is not invertible there), got ", damping);
+  CTDL_CHECK(damping > 0 && damping <= 1 && damping != 0.5,
+             "asynchronous_leapfrog: damping must be "
+             "in (0, 1] and not 1/2 (the step is not invertible there), got ",
+             damping);
   return fixed(std::make_shared<AsynchronousLeapfrogMethod>(damping), step_size);
 }
 

@@ -10,17 +10,19 @@ struct PhaseSpace {
   bool pair;  // state {q, p}; otherwise one tensor split along the last dimension
 
   static PhaseSpace of(const State& z, const std::string& method) {
-    CTDL_CHECK(z.size() == 2 || z.size() == 1, method, ": a symplectic method needs the state {q, p} "
-               "or one tensor [q | p]; got ", z.size(), " components");
+    CTDL_CHECK(z.size() == 2 || z.size() == 1, method,
+               ": a symplectic method needs the state {q, p} "
+               "or one tensor [q | p]; got ",
+               z.size(), " components");
     if (z.size() == 1) {
-      CTDL_CHECK(z[0].dim() >= 1 && z[0].size(-1) % 2 == 0, method, ": the state's last dimension "
-                 "must hold q and p (an even size), got shape ", z[0].shape());
+      CTDL_CHECK(z[0].dim() >= 1 && z[0].size(-1) % 2 == 0, method,
+                 ": the state's last dimension "
+                 "must hold q and p (an even size), got shape ",
+                 z[0].shape());
     }
     return {z.size() == 2};
   }
-  Tensor q(const State& z) const {
-    return pair ? z[0] : z[0].narrow(-1, 0, z[0].size(-1) / 2);
-  }
+  Tensor q(const State& z) const { return pair ? z[0] : z[0].narrow(-1, 0, z[0].size(-1) / 2); }
   Tensor p(const State& z) const {
     return pair ? z[1] : z[0].narrow(-1, z[0].size(-1) / 2, z[0].size(-1) / 2);
   }
@@ -35,8 +37,12 @@ struct Verlet {
   const PhaseSpace& ps;
 
   // F_p(q) (with any p: it does not matter for a separable field).
-  Tensor force(double t, const Tensor& q, const Tensor& p) const { return ps.p(f(t, ps.join(q, p))); }
-  Tensor velocity(double t, const Tensor& q, const Tensor& p) const { return ps.q(f(t, ps.join(q, p))); }
+  Tensor force(double t, const Tensor& q, const Tensor& p) const {
+    return ps.p(f(t, ps.join(q, p)));
+  }
+  Tensor velocity(double t, const Tensor& q, const Tensor& p) const {
+    return ps.q(f(t, ps.join(q, p)));
+  }
 
   void step(double t, double h, Tensor& q, Tensor& p, Tensor& a) const {
     Tensor p_half = p + a * (h / 2);
@@ -101,13 +107,17 @@ Solver fixed(std::shared_ptr<const Method> m, double step_size) {
 
 }  // namespace
 
-Solver SymplecticEuler::make() const { return fixed(std::make_shared<SymplecticEulerMethod>(), step_size); }
+Solver SymplecticEuler::make() const {
+  return fixed(std::make_shared<SymplecticEulerMethod>(), step_size);
+}
 Solver Leapfrog::make() const {
-  return fixed(std::make_shared<LeapfrogMethod>("leapfrog", 2, std::vector<double>{1.0}), step_size);
+  return fixed(std::make_shared<LeapfrogMethod>("leapfrog", 2, std::vector<double>{1.0}),
+               step_size);
 }
 Solver Yoshida4::make() const {
   const double cbrt2 = std::cbrt(2.0), w1 = 1.0 / (2.0 - cbrt2), w0 = -cbrt2 / (2.0 - cbrt2);
-  return fixed(std::make_shared<LeapfrogMethod>("yoshida4", 4, std::vector<double>{w1, w0, w1}), step_size);
+  return fixed(std::make_shared<LeapfrogMethod>("yoshida4", 4, std::vector<double>{w1, w0, w1}),
+               step_size);
 }
 
 }  // namespace ctdl::ode

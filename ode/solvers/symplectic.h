@@ -3,8 +3,9 @@
 // the energy bounded over very long times where rk4's drifts.
 //
 //   // z = [q | p] along the last dimension (or a state list {q, p}):
-//   auto f = [](double, const Tensor& z) { return cat({z.narrow(-1, 1, 1), -z.narrow(-1, 0, 1)}, -1); };
-//   Tensor zs = ode::odeint(f, z0, {0.0, 1000.0}, {.solver = ode::Leapfrog{.step_size = 0.01}});
+//   auto f = [](double, const Tensor& z) { return cat({z.narrow(-1, 1, 1), -z.narrow(-1, 0, 1)},
+//   -1); }; Tensor zs = ode::odeint(f, z0, {0.0, 1000.0}, {.solver = ode::Leapfrog{.step_size =
+//   0.01}});
 //
 // The state is {q, p} when it has two components, else one tensor whose last dimension is
 // split into halves [q, p]. f is the usual f(t, z) -> dz/dt; a step calls it at mixed states

@@ -20,7 +20,8 @@ struct KeplerOrbit {
     double E = t;
     for (int i = 0; i < 50; ++i) E -= (E - e * std::sin(E) - t) / (1 - e * std::cos(E));
     double b = std::sqrt(1 - e * e), r = 1 - e * std::cos(E);
-    return tensor({std::cos(E) - e, b * std::sin(E), -std::sin(E) / r, b * std::cos(E) / r}, kF64).reshape({1, 4});
+    return tensor({std::cos(E) - e, b * std::sin(E), -std::sin(E) / r, b * std::cos(E) / r}, kF64)
+        .reshape({1, 4});
   }
   static Tensor f(double, const Tensor& z) {
     Tensor q = z.narrow(-1, 0, 2), p = z.narrow(-1, 2, 2);

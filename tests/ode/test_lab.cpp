@@ -39,8 +39,8 @@ TEST_CASE("the lab reports each run against the exact gradient of a linear syste
   CHECK(out["reference"]["grads"]["A"].size() == 2);
   REQUIRE(out["runs"].size() == 4);
   const json& rk4 = out["runs"][0];
-  for (const char* key : {"name", "loss", "grads", "grad_rel_error", "nfe_forward", "nfe_backward", "steps",
-                          "peak_bytes", "wall_ms"})
+  for (const char* key : {"name", "loss", "grads", "grad_rel_error", "nfe_forward", "nfe_backward",
+                          "steps", "peak_bytes", "wall_ms"})
     CHECK(rk4.contains(key));
   CHECK(rk4["steps"] == 100);
   CHECK(rk4["nfe_forward"] == 400);
@@ -52,7 +52,8 @@ TEST_CASE("the lab reports each run against the exact gradient of a linear syste
   CHECK(out["runs"][1]["grad_rel_error"].get<double>() < 1e-7);
   CHECK(out["runs"][1]["nfe_backward"].get<int64_t>() > 0);
   // Binomial checkpointing is the exact gradient of rk4's discretization: the same as backprop.
-  CHECK(std::abs(out["runs"][2]["grad_rel_error"].get<double>() - rk4["grad_rel_error"].get<double>()) < 1e-12);
+  CHECK(std::abs(out["runs"][2]["grad_rel_error"].get<double>() -
+                 rk4["grad_rel_error"].get<double>()) < 1e-12);
   CHECK(out["runs"][2]["peak_bytes"].get<int64_t>() < rk4["peak_bytes"].get<int64_t>());
   // A run that fails reports its error; the others went on.
   CHECK(out["runs"][3]["error"].get<std::string>().find("max_steps=3") != std::string::npos);
@@ -70,9 +71,11 @@ TEST_CASE("the lab reads MLP weights with PyTorch's Linear convention", "[ode][l
     "z0": [[1.0, 2.0]], "t": [0.0, 1.0], "loss": {"type": "sum_squares"},
     "runs": [{"name": "one euler step", "solver": "euler", "step_size": 1.0}]})");
   json out = json::parse(run(problem));
-  Tensor w1 = tensor({{0.1, 0.2}, {0.3, -0.4}, {0.5, 0.6}}, {.dtype = DType::Float64, .requires_grad = true});
+  Tensor w1 = tensor({{0.1, 0.2}, {0.3, -0.4}, {0.5, 0.6}},
+                     {.dtype = DType::Float64, .requires_grad = true});
   Tensor b1 = tensor({0.1, 0.0, -0.1}, {.dtype = DType::Float64, .requires_grad = true});
-  Tensor w2 = tensor({{0.7, -0.8, 0.9}, {0.1, 0.2, 0.3}}, {.dtype = DType::Float64, .requires_grad = true});
+  Tensor w2 =
+      tensor({{0.7, -0.8, 0.9}, {0.1, 0.2, 0.3}}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor b2 = tensor({0.05, -0.05}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor z0 = tensor({{1.0, 2.0}}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor z1 = z0 + matmul(tanh(matmul(z0, w1.t()) + b1), w2.t()) + b2;
@@ -83,7 +86,8 @@ TEST_CASE("the lab reads MLP weights with PyTorch's Linear convention", "[ode][l
   auto as_tensor = [](const json& j, const Dims& shape) {
     std::vector<double> v;
     if (j.is_array() && !j.empty() && j[0].is_array())
-      for (const json& row : j) for (const json& x : row) v.push_back(x.get<double>());
+      for (const json& row : j)
+        for (const json& x : row) v.push_back(x.get<double>());
     else
       for (const json& x : j) v.push_back(x.get<double>());
     return tensor(v, shape, kF64);
@@ -106,40 +110,48 @@ TEST_CASE("errors in a problem file name the key path", "[ode][lab][errors]") {
   CHECK_THROWS_WITH_ALL(run(with([](json& p) { p.erase("z0"); })), "z0: missing");
   CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["z0"] = json::parse("[[1, 2], [3]]"); })), "z0[1]",
                         "not rectangular");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["z0"] = json::parse("[[1, 2, 3]]"); })), "z0", "3 entries",
-                        "needs 2");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][1]["solver"] = "rk5"; })), "runs[1].solver",
-                        "unknown solver \"rk5\"", "dopri5");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][0]["grad"] = "adjoint"; })), "runs[0].grad",
-                        "unknown gradient scheme");
+  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["z0"] = json::parse("[[1, 2, 3]]"); })), "z0",
+                        "3 entries", "needs 2");
+  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][1]["solver"] = "rk5"; })),
+                        "runs[1].solver", "unknown solver \"rk5\"", "dopri5");
+  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][0]["grad"] = "adjoint"; })),
+                        "runs[0].grad", "unknown gradient scheme");
   CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][2]["grad_options"]["checkpoint"] = 4; })),
-                        "runs[2].grad_options.checkpoint", "not an option of gradient scheme checkpoint_adjoint");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][2]["grad_options"]["placement"] = "random"; })),
-                        "runs[2].grad_options.placement", "\"uniform\" or \"binomial\"");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][0].erase("step_size"); })), "runs[0]", "rk4",
-                        "step_size");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][0]["stepsize"] = 0.1; })), "runs[0].stepsize",
-                        "unknown key");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["loss"]["targets"] = json::parse("[[[1, 2]]]"); })),
-                        "loss.targets", "shape [2, 2, 2]");
+                        "runs[2].grad_options.checkpoint",
+                        "not an option of gradient scheme checkpoint_adjoint");
+  CHECK_THROWS_WITH_ALL(
+      run(with([](json& p) { p["runs"][2]["grad_options"]["placement"] = "random"; })),
+      "runs[2].grad_options.placement", "\"uniform\" or \"binomial\"");
+  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][0].erase("step_size"); })), "runs[0]",
+                        "rk4", "step_size");
+  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["runs"][0]["stepsize"] = 0.1; })),
+                        "runs[0].stepsize", "unknown key");
+  CHECK_THROWS_WITH_ALL(
+      run(with([](json& p) { p["loss"]["targets"] = json::parse("[[[1, 2]]]"); })), "loss.targets",
+      "shape [2, 2, 2]");
   CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["system"]["type"] = "pendulum"; })), "system.type",
                         "unknown system \"pendulum\"");
-  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["t"] = json::parse("[0, 1, 0.5]"); })), "t[2]", "increase");
+  CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["t"] = json::parse("[0, 1, 0.5]"); })), "t[2]",
+                        "increase");
   CHECK_THROWS_WITH_ALL(run(with([](json& p) { p["dtype"] = "float16"; })), "dtype", "float16");
-  json mlp = json::parse(R"({"type": "mlp", "dims": [2, 4, 2], "weights": {"fc1.weight": [[1, 2, 3, 4], [5, 6, 7, 8]],
+  json mlp = json::parse(
+      R"({"type": "mlp", "dims": [2, 4, 2], "weights": {"fc1.weight": [[1, 2, 3, 4], [5, 6, 7, 8]],
                             "fc2.weight": [[1, 2, 3, 4], [5, 6, 7, 8]]}})");
   CHECK_THROWS_WITH_ALL(run(with([&](json& p) { p["system"] = mlp; })), "system.weights.fc1.weight",
                         "expected shape [4, 2]", "got [2, 4]");
   CHECK_THROWS_WITH_ALL(ode::lab::run("{\"dtype\": "), "not valid JSON");
-  CHECK_THROWS_WITH_ALL(ode::lab::run_file("/nonexistent/problem.json"), "cannot read", "/nonexistent/problem.json");
+  CHECK_THROWS_WITH_ALL(ode::lab::run_file("/nonexistent/problem.json"), "cannot read",
+                        "/nonexistent/problem.json");
 }
 
 TEST_CASE("schemes registered by name are usable in the lab", "[ode][lab]") {
   ode::register_scheme("test_checkpoint_every_other", [](const ode::NamedOptions& o) {
-    return ode::Grad(ode::CheckpointAdjoint{.checkpoints = static_cast<int64_t>(o.number("count", 2))});
+    return ode::Grad(
+        ode::CheckpointAdjoint{.checkpoints = static_cast<int64_t>(o.number("count", 2))});
   });
   json p = linear_problem();
-  p["runs"] = json::parse(R"([{"solver": "rk4", "step_size": 0.01, "grad": "test_checkpoint_every_other",
+  p["runs"] =
+      json::parse(R"([{"solver": "rk4", "step_size": 0.01, "grad": "test_checkpoint_every_other",
                                "grad_options": {"count": 5}}])");
   json out = json::parse(run(p));
   CHECK(out["runs"][0]["name"] == "run 0");

@@ -30,9 +30,11 @@ struct Case {
 
 }  // namespace
 
-TEST_CASE("adjoint schemes keep peak memory flat as the number of steps grows; backprop's grows linearly",
-          "[ode][memory]") {
-  const ode::CheckpointAdjoint binomial{.checkpoints = 8, .placement = ode::CheckpointPlacement::Binomial};
+TEST_CASE(
+    "adjoint schemes keep peak memory flat as the number of steps grows; backprop's grows linearly",
+    "[ode][memory]") {
+  const ode::CheckpointAdjoint binomial{.checkpoints = 8,
+                                        .placement = ode::CheckpointPlacement::Binomial};
   auto euler = [](int64_t n) { return ode::Solver(ode::Euler{.step_size = 1.0 / n}); };
   auto heun = [](int64_t n) { return ode::Solver(ode::ReversibleHeun{.step_size = 1.0 / n}); };
   std::vector<Case> flat = {
@@ -46,7 +48,8 @@ TEST_CASE("adjoint schemes keep peak memory flat as the number of steps grows; b
     CHECK(small > 0);
     CHECK(static_cast<double>(large) <= 1.2 * static_cast<double>(small));
   }
-  int64_t small = peak_bytes(euler(100), ode::Backprop{}), large = peak_bytes(euler(10000), ode::Backprop{});
+  int64_t small = peak_bytes(euler(100), ode::Backprop{}),
+          large = peak_bytes(euler(10000), ode::Backprop{});
   INFO("backprop: peak " << small << " bytes at 100 steps, " << large << " at 10,000");
   CHECK(static_cast<double>(large) >= 50.0 * static_cast<double>(small));
   int64_t middle = peak_bytes(euler(5000), ode::Backprop{});
