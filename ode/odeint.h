@@ -16,8 +16,9 @@
 // requested times along a new first dimension (one tensor per component for list states).
 //
 // params: the tensors the adjoint schemes differentiate with respect to. Backprop finds
-// every tensor f uses by itself; the adjoint schemes see only what is listed here (a closed
-// over tensor that requires grad but is not listed gets no gradient from them).
+// every tensor f uses by itself; the adjoint schemes see only what is listed here, and
+// refuse to run when f uses a tensor that requires grad and is not listed (it would get no
+// gradient).
 //
 // The adjoint schemes keep f until the backward pass: what it captures by reference must
 // outlive that (a module, parameters), or capture by value.

@@ -1,7 +1,10 @@
 #include "ctdl/ode/scheme.h"
 
+#include <unordered_set>
+
 #include "ctdl/autograd/engine.h"
 #include "ctdl/autograd/grad_mode.h"
+#include "ctdl/autograd/node.h"
 
 namespace ctdl::ode {
 namespace {
@@ -37,6 +40,31 @@ class AdjointFunction final : public autograd::CustomFunction {
   const char* name_;
 };
 
+// An adjoint scheme differentiates only with respect to p.params: a tensor that f uses and
+// that requires grad without being listed would silently get no gradient. Record f once
+// and walk its graph: every leaf it reaches must be a param or lie behind one.
+void check_params_cover_f(const Problem& p, const char* scheme) {
+  autograd::EnableGradGuard grad_on;
+  State y = p.f(p.times[0], detach(p.z0));
+  --p.stats->nfe;  // a check, not part of the solve
+  std::unordered_set<const autograd::Node*> stops, seen;
+  for (const Tensor& w : p.params) stops.insert(autograd::gradient_edge(w).node.get());
+  std::vector<const autograd::Node*> stack;
+  for (const Tensor& t : y)
+    if (t.requires_grad()) stack.push_back(autograd::gradient_edge(t).node.get());
+  while (!stack.empty()) {
+    const autograd::Node* n = stack.back();
+    stack.pop_back();
+    if (!n || stops.count(n) || !seen.insert(n).second) continue;
+    if (auto* leaf = dynamic_cast<const autograd::AccumulateGrad*>(n))
+      fail("odeint (", scheme, "): f uses a tensor of shape ", leaf->leaf()->shape,
+           " that requires grad but is not in options.params; this scheme differentiates only "
+           "with respect to options.params, so it would get no gradient. List it in params (or "
+           "detach it)");
+    for (const autograd::Edge& e : n->next_edges) stack.push_back(e.node.get());
+  }
+}
+
 }  // namespace
 
 TensorList stack_states(const std::vector<State>& states) {
@@ -52,6 +80,7 @@ TensorList stack_states(const std::vector<State>& states) {
 
 TensorList solve_with_adjoint(const Problem& p, std::shared_ptr<Adjoint> adjoint,
                               const char* name) {
+  if (autograd::grad_enabled()) check_params_cover_f(p, name);
   TensorList inputs = p.z0;
   inputs.insert(inputs.end(), p.params.begin(), p.params.end());
   return autograd::apply(std::make_shared<AdjointFunction>(p, std::move(adjoint), name), inputs);
