@@ -12,6 +12,7 @@
 #include "ctdl/autograd/functional.h"
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/autograd/gradcheck.h"
+#include "ctdl/ode/ode.h"
 #include "ctdl/tensor/ops.h"
 #include "ctdl/tensor/random.h"
 #include "ctdl/tensor/tensor.h"

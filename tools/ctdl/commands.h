@@ -5,5 +5,6 @@
 namespace ctdl::cli {
 
 int demo(int argc, char** argv);
+int lab(int argc, char** argv);
 
 }  // namespace ctdl::cli

@@ -1,6 +1,7 @@
 // ctdl: the command-line entry point.
 //
 //   ctdl demo          a short tour that trains something small
+//   ctdl lab FILE      compares ODE gradient schemes on a problem (ode/lab/)
 //   ctdl help          the list of commands
 #include <cstring>
 #include <exception>
@@ -19,6 +20,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"demo", "a short tour: fits a small network and prints its loss going down", ctdl::cli::demo},
+    {"lab", "compares ODE solvers and gradient schemes on a problem file (JSON)", ctdl::cli::lab},
 };
 
 int usage(std::ostream& out) {
