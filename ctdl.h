@@ -1,6 +1,6 @@
-// Everything a ctdl user needs, in one include: tensors, autograd, and the model DSL with
-// its data loading and checkpoints. (The training tools that speak JSON — metrics files,
-// configs, `ctdl run` examples — are in nn/train/, included on their own.)
+// Everything a ctdl user needs, in one include: tensors, autograd, ODE solvers, and the
+// model DSL with its data loading and checkpoints. (The training tools that speak JSON —
+// metrics files, configs, `ctdl run` examples — are in nn/train/, included on their own.)
 //
 //   #include <ctdl/ctdl.h>
 //   using namespace ctdl;
@@ -21,6 +21,7 @@
 #include "ctdl/nn/data/mnist.h"
 #include "ctdl/nn/io/checkpoint.h"
 #include "ctdl/nn/nn.h"
+#include "ctdl/ode/ode.h"
 #include "ctdl/tensor/ops.h"
 #include "ctdl/tensor/random.h"
 #include "ctdl/tensor/tensor.h"

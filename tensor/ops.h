@@ -104,6 +104,9 @@ Tensor mean(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
 Tensor prod(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
 Tensor amax(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
 Tensor amin(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
+// max and min over dims are amax and amin (the gradient is shared among ties).
+inline Tensor max(const Tensor& x, const Dims& dims = {}, bool keepdim = false) { return amax(x, dims, keepdim); }
+inline Tensor min(const Tensor& x, const Dims& dims = {}, bool keepdim = false) { return amin(x, dims, keepdim); }
 Tensor var(const Tensor& x, const Dims& dims = {}, int64_t correction = 1, bool keepdim = false);
 Tensor std(const Tensor& x, const Dims& dims = {}, int64_t correction = 1, bool keepdim = false);
 Tensor logsumexp(const Tensor& x, const Dims& dims = {}, bool keepdim = false);

@@ -8,5 +8,6 @@ int demo(int argc, char** argv);
 int list(int argc, char** argv);
 int run(int argc, char** argv);
 int plot(int argc, char** argv);
+int lab(int argc, char** argv);
 
 }  // namespace ctdl::cli

@@ -4,6 +4,7 @@
 //   ctdl list          the registered examples
 //   ctdl run EXAMPLE   run one (see nn/train/run.h)
 //   ctdl plot RUN_DIR  draw its curves
+//   ctdl lab FILE      compares ODE gradient schemes on a problem (ode/lab/)
 //   ctdl help          the list of commands
 #include <cstring>
 #include <exception>
@@ -25,6 +26,7 @@ const Command kCommands[] = {
     {"list", "the examples 'ctdl run' knows", ctdl::cli::list},
     {"run", "run an example: ctdl run EXAMPLE [--quick] [--set KEY=VALUE] [--out DIR]", ctdl::cli::run},
     {"plot", "draw a run's loss and accuracy curves: ctdl plot RUN_DIR", ctdl::cli::plot},
+    {"lab", "compares ODE solvers and gradient schemes on a problem file (JSON)", ctdl::cli::lab},
 };
 
 int usage(std::ostream& out) {

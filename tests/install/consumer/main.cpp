@@ -15,4 +15,8 @@ int main() {
   int batches = 0;
   for (auto [xb, yb] : loader) batches += fc(xb).size(0) == 2;
   std::cout << "batches " << batches << "\n";
+  // The ode/ headers installed and usable (exp(1) by rk4).
+  Tensor e = ode::odeint([](double, const Tensor& z) { return z; }, ones({1}, {.dtype = DType::Float64}),
+                         {0.0, 1.0}, {.solver = ode::RK4{.step_size = 0.01}});
+  std::cout << "ode " << e.select(0, 1).item() << "\n";
 }

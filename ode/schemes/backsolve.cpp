@@ -1,0 +1,60 @@
+#include "ctdl/ode/schemes/backsolve.h"
+
+namespace ctdl::ode {
+namespace {
+
+class BacksolvePass final : public Adjoint {
+ public:
+  explicit BacksolvePass(BacksolveAdjoint options) : o_(std::move(options)) {}
+
+  std::vector<State> forward(const Problem& p) override {
+    outputs_ = p.integrate().outputs;
+    for (State& s : outputs_) s = detach(s);
+    return outputs_;
+  }
+
+  Gradients backward(const Problem& p, const std::vector<State>& grad_outputs) override {
+    Solver solver = o_.solver.value_or(p.solver);
+    if (o_.rtol > 0) solver.control().rtol = o_.rtol;
+    if (o_.atol > 0) solver.control().atol = o_.atol;
+    const size_t m = p.z0.size(), P = p.params.size();
+    if (o_.seminorm) solver.control().error_components = 2 * m;
+    // y = [z..., a..., dL/dθ...]
+    Field augmented = [&p, m](double t, const State& y) {
+      State z(y.begin(), y.begin() + m), a(y.begin() + m, y.begin() + 2 * m);
+      FieldVjp v = field_vjp(p, t, z, a);
+      State out = v.f;
+      for (const Tensor& g : v.z) out.push_back(-g);
+      for (const Tensor& g : v.params) out.push_back(-g);
+      return out;
+    };
+    State a = grad_outputs.back();
+    TensorList param_grads;
+    for (const Tensor& w : p.params) param_grads.push_back(ctdl::zeros_like(w));
+    for (size_t k = p.times.size() - 1; k > 0; --k) {
+      State y = outputs_[k];
+      y.insert(y.end(), a.begin(), a.end());
+      y.insert(y.end(), param_grads.begin(), param_grads.end());
+      Trajectory back =
+          integrate(solver, augmented, y, {p.times[k], p.times[k - 1]}, p.stats.get());
+      const State& end = back.outputs.back();
+      a = State(end.begin() + m, end.begin() + 2 * m);
+      param_grads = TensorList(end.begin() + 2 * m, end.begin() + 2 * m + P);
+      // z(t_{k-1}) is taken from the forward pass rather than from the backward solve.
+      a = add(a, grad_outputs[k - 1]);
+    }
+    return {a, param_grads};
+  }
+
+ private:
+  BacksolveAdjoint o_;
+  std::vector<State> outputs_;
+};
+
+}  // namespace
+
+TensorList BacksolveAdjoint::solve(const Problem& p) const {
+  return solve_with_adjoint(p, std::make_shared<BacksolvePass>(*this), "backsolve_adjoint");
+}
+
+}  // namespace ctdl::ode
