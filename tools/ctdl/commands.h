@@ -9,5 +9,6 @@ int list(int argc, char** argv);
 int run(int argc, char** argv);
 int plot(int argc, char** argv);
 int lab(int argc, char** argv);
+int bench(int argc, char** argv);
 
 }  // namespace ctdl::cli

@@ -5,6 +5,7 @@
 //   ctdl run EXAMPLE   run one (see nn/train/run.h)
 //   ctdl plot RUN_DIR  draw its curves
 //   ctdl lab FILE      compares ODE gradient schemes on a problem (ode/lab/)
+//   ctdl bench         times the reference workloads (../shared/bench/WORKLOADS.md)
 //   ctdl help          the list of commands
 #include <cstring>
 #include <exception>
@@ -27,6 +28,7 @@ const Command kCommands[] = {
     {"run", "run an example: ctdl run EXAMPLE [--quick] [--set KEY=VALUE] [--out DIR]", ctdl::cli::run},
     {"plot", "draw a run's loss and accuracy curves: ctdl plot RUN_DIR", ctdl::cli::plot},
     {"lab", "compares ODE solvers and gradient schemes on a problem file (JSON)", ctdl::cli::lab},
+    {"bench", "times the benchmark workloads, one JSON line each", ctdl::cli::bench},
 };
 
 int usage(std::ostream& out) {

@@ -1,0 +1,129 @@
+#include "bench_workloads.h"
+
+#include "ctdl/ctdl.h"
+
+namespace ctdl::cli::benchmarks {
+
+namespace {
+
+constexpr int64_t k16M = int64_t{1} << 24;
+
+Prepared matmul_square(int64_t n, DType dtype) {
+  Tensor a = randn({n, n}, {.dtype = dtype}), b = randn({n, n}, {.dtype = dtype});
+  return {.repetition = [a, b] { matmul(a, b); }, .flops = 2.0 * n * n * n};
+}
+
+Prepared axpby() {
+  Tensor x = randn({k16M}), y = randn({k16M});
+  // ctdl has no out= arguments: z is a new tensor each time (PyTorch's peer reuses one).
+  return {.repetition = [x, y] { Tensor z = x * 2.0 + y * 3.0; },
+          .bytes = 3.0 * sizeof(float) * k16M};
+}
+
+Prepared sum_all() {
+  Tensor x = randn({k16M});
+  return {.repetition = [x] { x.sum(); }, .bytes = 1.0 * sizeof(float) * k16M};
+}
+
+Prepared tiny_add() {
+  Tensor a = randn({2}), b = randn({2});
+  return {.repetition = [a, b] {
+    autograd::NoGradGuard no_grad;
+    for (int i = 0; i < 10000; ++i) Tensor c = a + b;
+  }};
+}
+
+// `steps` training steps of a classifier: cross-entropy, SGD with momentum 0.9, lr 0.01.
+Prepared train_steps(nn::Sequential model, Tensor x, Tensor labels, int steps) {
+  auto opt =
+      std::make_shared<nn::SGD>(model.parameters(), nn::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  return {.repetition = [model, x, labels, opt, steps] {
+    for (int i = 0; i < steps; ++i) {
+      opt->zero_grad();
+      nn::cross_entropy(model(x), labels).backward();
+      opt->step();
+    }
+  }};
+}
+
+Prepared mlp_steps() {
+  nn::Sequential mlp(nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 256), nn::ReLU(),
+                     nn::Linear(256, 10));
+  return train_steps(mlp, randn({128, 784}), randint(0, 10, {128}), 10);
+}
+
+Prepared cnn_step() {
+  nn::Sequential cnn(nn::Conv2d(1, 32, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
+                     nn::Conv2d(32, 64, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
+                     nn::Flatten(), nn::Linear(3136, 10));
+  return train_steps(cnn, randn({64, 1, 28, 28}), randint(0, 10, {64}), 1);
+}
+
+// f(t, z) = W2·tanh(W1·z + b1) + b2, z in R², 64 hidden units.
+struct ODEFunc : nn::Module {
+  nn::Linear fc1 = register_module("fc1", nn::Linear(2, 64));
+  nn::Linear fc2 = register_module("fc2", nn::Linear(64, 2));
+  Tensor operator()(double, const Tensor& z) const { return fc2(tanh(fc1(z))); }
+};
+
+// 100 RK4 steps over [0, 1] from a batch of 512, loss = sum of z(1)²; the gradient with
+// respect to the parameters and z(0) by `scheme`. Like peer_torch.py, gradients accumulate
+// across repetitions.
+Prepared neural_ode(ode::Grad scheme) {
+  ODEFunc f;
+  Tensor z0 = randn({512, 2}, {.requires_grad = true});
+  auto stats = std::make_shared<ode::Stats>();
+  return {.repetition =
+              [f, z0, scheme, stats] {
+                Tensor zs = ode::odeint(f, z0, {0.0, 1.0},
+                                        {.solver = ode::RK4{.step_size = 0.01},
+                                         .grad = scheme,
+                                         .params = f.parameters(),
+                                         .stats = stats});
+                square(zs.select(0, 1)).sum().backward();
+              },
+          .ode_stats = stats};
+}
+
+// PDE-Net: learned 5×5 finite-difference filters on a periodic grid, mixed by a 1×1 conv.
+Prepared pdenet_step() {
+  nn::Conv2d filters(1, 15, 5, {.padding = 2, .bias = false, .padding_mode = PadMode::Circular});
+  nn::Conv2d mix(15, 1, 1, {.bias = false});
+  Tensor x = randn({16, 1, 64, 64}), target = randn({16, 1, 64, 64});
+  return {.repetition = [filters, mix, x, target]() mutable {
+    filters.zero_grad();
+    mix.zero_grad();
+    nn::mse_loss(mix(filters(x)), target).backward();
+  }};
+}
+
+}  // namespace
+
+const std::vector<Workload>& workloads() {
+  static const std::vector<Workload> all = {
+      {"matmul_n512", "C = A·B, float32 512×512",
+       [] { return matmul_square(512, DType::Float32); }},
+      {"matmul_n1024", "C = A·B, float32 1024×1024",
+       [] { return matmul_square(1024, DType::Float32); }},
+      {"matmul_n2048", "C = A·B, float32 2048×2048",
+       [] { return matmul_square(2048, DType::Float32); }},
+      {"matmul_f64_n1024", "C = A·B, float64 1024×1024",
+       [] { return matmul_square(1024, DType::Float64); }},
+      {"axpby_16M", "z = 2·x + 3·y over 2^24 float32 elements", axpby},
+      {"sum_16M", "the sum of 2^24 float32 elements", sum_all},
+      {"tiny_add_x10000", "10,000 additions of two [2] tensors under NoGradGuard", tiny_add},
+      {"mlp_step_x10", "10 SGD steps of a 784-256-256-10 MLP, batch 128, cross-entropy", mlp_steps},
+      {"cnn_step", "one SGD step of a 2-conv MNIST CNN, batch 64, cross-entropy", cnn_step},
+      {"node_rk4_backprop",
+       "neural ODE, 100 RK4 steps, batch 512, gradient by backprop through the solver",
+       [] { return neural_ode(ode::Backprop{}); }},
+      {"node_rk4_adjoint",
+       "the same neural ODE, gradient by the backsolve adjoint on the same RK4 grid",
+       [] { return neural_ode(ode::BacksolveAdjoint{}); }},
+      {"pdenet_step", "PDE-Net: circular 5×5 conv to 15 channels, 1×1 mix, MSE, backward",
+       pdenet_step},
+  };
+  return all;
+}
+
+}  // namespace ctdl::cli::benchmarks
