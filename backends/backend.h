@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ctdl/tensor/activation.h"
 #include "ctdl/tensor/device.h"
 #include "ctdl/tensor/dtype.h"
 #include "ctdl/tensor/shape.h"
@@ -63,6 +64,10 @@ struct WindowGeometry {
   int64_t out_w(int64_t w) const { return (w + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
 };
 
+// The most terms one linear_combination kernel call takes (tensor/dispatch.cpp chains
+// calls for more).
+inline constexpr int kMaxCombinationTerms = 8;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -89,6 +94,15 @@ class Backend {
   // out = cond ? a : b; cond is bool, a and b have out's dtype, all broadcast to out's shape.
   virtual void where(const KernelTensor& out, const KernelTensor& cond, const KernelTensor& a,
                      const KernelTensor& b) = 0;
+  // Fused kernels, one pass over memory for what users write often.
+  // out = sum_k coeffs[k] * terms[k] for 1 <= count <= kMaxCombinationTerms: axpby
+  // (a*x + b*y) and the Runge–Kutta stage combination z + h*(c1*k1 + ... + cs*ks). Terms
+  // have out's shape (broadcast strides) and dtype (floating).
+  virtual void linear_combination(const KernelTensor& out, const KernelTensor* terms,
+                                  const double* coeffs, int count) = 0;
+  // out = act(in + bias): in has out's shape, bias out's shape through broadcast strides.
+  virtual void bias_activation(Activation act, const KernelTensor& out, const KernelTensor& in,
+                               const KernelTensor& bias) = 0;
   // Reduces the last `reduced_dims` dims of `in`; out's shape is in's leading dims.
   virtual void reduce(ReduceOp op, const KernelTensor& out, const KernelTensor& in,
                       int reduced_dims) = 0;

@@ -158,6 +158,51 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor linear_combination(const TensorList& terms, const std::vector<double>& coeffs) {
+  CTDL_CHECK(!terms.empty() && terms.size() == coeffs.size(), "linear_combination: expected one "
+             "coefficient per term and at least one term, got ", terms.size(), " terms and ",
+             coeffs.size(), " coefficients");
+  Dims shape = terms[0].shape();
+  DType type = terms[0].dtype();
+  for (const Tensor& t : terms) {
+    common_device("linear_combination", {&terms[0], &t});
+    shape = broadcast_shapes(shape, t.shape(), "linear_combination");
+    type = promote_types(type, t.dtype());
+  }
+  type = to_floating(type);
+  Tensor out = empty(shape, type, terms[0].device());
+  if (out.numel() == 0) return out;
+  // Terms beyond one kernel call's limit are chained: out = 1·out + the next terms.
+  TensorList cast_terms;
+  for (const Tensor& t : terms) cast_terms.push_back(cast(t, type));
+  std::vector<KernelTensor> args;
+  std::vector<double> cs;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    if (args.size() == static_cast<size_t>(kMaxCombinationTerms)) {
+      backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), args.size());
+      args = {kernel_arg(out)};
+      cs = {1.0};
+    }
+    args.push_back(kernel_arg(cast_terms[k], shape));
+    cs.push_back(coeffs[k]);
+  }
+  backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), args.size());
+  return out;
+}
+
+Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act) {
+  common_device("bias_activation", {&x, &bias});
+  CTDL_CHECK(broadcast_shapes(x.shape(), bias.shape(), "bias_activation") == x.shape(),
+             "bias_activation: bias of shape ", bias.shape(), " does not broadcast to the input's shape ",
+             x.shape());
+  DType type = to_floating(promote_types(x.dtype(), bias.dtype()));
+  Tensor cx = cast(x, type), cb = cast(bias, type);
+  Tensor out = empty(x.shape(), type, x.device());
+  if (out.numel())
+    backend(out).bias_activation(act, kernel_arg(out), kernel_arg(cx), kernel_arg(cb, x.shape()));
+  return out;
+}
+
 Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, const char* name) {
   // Move the reduced dims last: the kernel reduces a trailing block.
   Dims order, kept_shape, keep_shape;
@@ -179,7 +224,8 @@ Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, cons
   }
   int64_t reduced_count = 1;
   for (int64_t d : dims) reduced_count *= x.shape()[d];
-  if (op == ReduceOp::Max || op == ReduceOp::Min)
+  // max and min of nothing are undefined, except for bool (all and any: true and false).
+  if ((op == ReduceOp::Max || op == ReduceOp::Min) && x.dtype() != DType::Bool)
     CTDL_CHECK(reduced_count > 0 || numel(kept_shape) == 0, name,
                ": cannot reduce over a zero-size dimension (shape ", x.shape(), ", dims ", dims, ")");
   DType out_type = x.dtype();

@@ -36,6 +36,10 @@ Tensor to_device(const Tensor& x, Device device);
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params = {});
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
+// sum_k coeffs[k] * terms[k]: terms broadcast together, promoted to a common floating type.
+Tensor linear_combination(const TensorList& terms, const std::vector<double>& coeffs);
+// act(x + bias), bias broadcast to x's shape, in their common floating type.
+Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
 // `dims` are wrapped and sorted (empty = all).
 Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, const char* name);
 Tensor arg_reduce(ArgReduceOp op, const Tensor& x, int dim, bool keepdim, const char* name);

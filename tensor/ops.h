@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "ctdl/tensor/activation.h"
 #include "ctdl/tensor/random.h"
 #include "ctdl/tensor/tensor.h"
 
@@ -97,6 +98,13 @@ Tensor where(const Tensor& condition, const Tensor& a, double b);
 Tensor where(const Tensor& condition, double a, const Tensor& b);
 // A one-element tensor holding `value`, typed to combine with `like` without widening it.
 Tensor scalar_like(double value, const Tensor& like);
+
+// ---- fused (one pass over memory; same values as the composites they replace) -------------
+// sum_k coeffs[k] * terms[k], terms broadcast together: axpby, Runge–Kutta stage sums.
+Tensor linear_combination(const TensorList& terms, const std::vector<double>& coeffs);
+Tensor axpby(double a, const Tensor& x, double b, const Tensor& y);  // a*x + b*y
+// act(x + bias), bias broadcast: a layer's bias and activation in one pass.
+Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
 
 // ---- reductions (dims = {} means all dims) -----------------------------------------------
 Tensor sum(const Tensor& x, const Dims& dims = {}, bool keepdim = false);

@@ -21,6 +21,10 @@ class CpuBackend final : public Backend {
               const KernelTensor& b) override;
   void where(const KernelTensor& out, const KernelTensor& cond, const KernelTensor& a,
              const KernelTensor& b) override;
+  void linear_combination(const KernelTensor& out, const KernelTensor* terms, const double* coeffs,
+                          int count) override;
+  void bias_activation(Activation act, const KernelTensor& out, const KernelTensor& in,
+                       const KernelTensor& bias) override;
   void reduce(ReduceOp op, const KernelTensor& out, const KernelTensor& in, int reduced_dims) override;
   void arg_reduce(ArgReduceOp op, const KernelTensor& out, const KernelTensor& in) override;
   void matmul(const KernelTensor& out, const KernelTensor& a, const KernelTensor& b) override;

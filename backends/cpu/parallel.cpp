@@ -1,11 +1,11 @@
 // The thread limit: oneTBB's global_control, set from CTDL_NUM_THREADS or set_num_threads.
+#include <tbb/global_control.h>
+
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <tbb/global_control.h>
 
 #include "ctdl/tensor/error.h"
 #include "ctdl/tensor/threads.h"
@@ -23,14 +23,15 @@ struct ThreadLimit {
     if (const char* env = std::getenv("CTDL_NUM_THREADS"); env && *env) {
       char* end = nullptr;
       long v = std::strtol(env, &end, 10);
-      CTDL_CHECK(*end == '\0' && v >= 1 && v <= 4096, "CTDL_NUM_THREADS: expected a positive integer, got '",
-                 env, "'");
+      CTDL_CHECK(*end == '\0' && v >= 1 && v <= 4096,
+                 "CTDL_NUM_THREADS: expected a positive integer, got '", env, "'");
       n = static_cast<int>(v);
     }
     apply(n < 1 ? 1 : n);
   }
   void apply(int n) {
-    control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n);
+    control =
+        std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n);
     threads = n;
   }
 };

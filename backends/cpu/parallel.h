@@ -9,11 +9,11 @@
 // nothing for threading.
 #pragma once
 
-#include <cstdint>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
+
+#include <cstdint>
 
 namespace ctdl::cpu {
 
@@ -24,7 +24,9 @@ void ensure_thread_limit();
 inline constexpr int64_t kElementwiseGrain = 32768;
 inline constexpr int64_t kReductionGrain = 16384;
 
-inline int64_t chunk_count(int64_t n, int64_t grain) { return n <= 0 ? 0 : (n + grain - 1) / grain; }
+inline int64_t chunk_count(int64_t n, int64_t grain) {
+  return n <= 0 ? 0 : (n + grain - 1) / grain;
+}
 
 // Calls fn(begin, end) once per chunk [k * grain, min(n, (k + 1) * grain)).
 template <class F>

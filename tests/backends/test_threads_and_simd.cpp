@@ -25,5 +25,6 @@ TEST_CASE("the thread count can be set and read back") {
   CHECK(num_threads() == 1);
   set_num_threads(before);
   CHECK(num_threads() == before);
-  CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("set_num_threads: expected at least 1 thread, got 0"));
+  CHECK_THROWS_WITH(set_num_threads(0),
+                    Catch::Contains("set_num_threads: expected at least 1 thread, got 0"));
 }

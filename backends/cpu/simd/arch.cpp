@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ctdl/backends/cpu/simd/kernels.h"
 #include "ctdl/tensor/error.h"
 
 namespace ctdl::cpu {
@@ -22,7 +23,8 @@ SimdLevel initial_level() {
   if (!env || !*env) return best;
   for (SimdLevel l : {SimdLevel::Sse2, SimdLevel::Avx2, SimdLevel::Avx512})
     if (std::strcmp(env, simd_level_name(l)) == 0) return l < best ? l : best;
-  throw Error(str("CTDL_SIMD: unknown instruction set '", env, "' (expected sse2, avx2 or avx512)"));
+  throw Error(
+      str("CTDL_SIMD: unknown instruction set '", env, "' (expected sse2, avx2 or avx512)"));
 }
 
 std::atomic<SimdLevel>& active() {
@@ -47,10 +49,21 @@ void set_simd_level(SimdLevel level) {
 
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
-    case SimdLevel::Avx512: return "avx512";
-    case SimdLevel::Avx2: return "avx2";
-    default: return "sse2";
+    case SimdLevel::Avx512:
+      return "avx512";
+    case SimdLevel::Avx2:
+      return "avx2";
+    default:
+      return "sse2";
   }
 }
 
 }  // namespace ctdl::cpu
+
+namespace ctdl::cpu::simd {
+
+void no_simd_kernel(const char* kernel, int op) {
+  fail(kernel, ": op ", op, " has no SIMD kernel");
+}
+
+}  // namespace ctdl::cpu::simd

@@ -33,9 +33,12 @@ const char* simd_level_name(SimdLevel level);
 template <class F>
 decltype(auto) with_simd_arch(F&& fn) {
   switch (simd_level()) {
-    case SimdLevel::Avx512: return fn(Avx512Arch{});
-    case SimdLevel::Avx2: return fn(Avx2Arch{});
-    default: return fn(Sse2Arch{});
+    case SimdLevel::Avx512:
+      return fn(Avx512Arch{});
+    case SimdLevel::Avx2:
+      return fn(Avx2Arch{});
+    default:
+      return fn(Sse2Arch{});
   }
 }
 

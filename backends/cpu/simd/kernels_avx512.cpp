@@ -1,0 +1,24 @@
+// The SIMD kernels for avx512 (-mavx512f/cd/dq/bw/vl -mfma; see backends/cpu/CMakeLists.txt).
+#include "ctdl/backends/cpu/simd/arch.h"
+#include "ctdl/backends/cpu/simd/kernels_impl.h"
+
+#define CTDL_INSTANTIATE(T)                                                                   \
+  template void unary<Avx512Arch, T>(UnaryOp, T*, const T*, int64_t, const UnaryParams&);     \
+  template void binary<Avx512Arch, T>(BinaryOp, T*, const T*, int64_t, const T*, int64_t,     \
+                                      int64_t);                                               \
+  template void compare<Avx512Arch, T>(BinaryOp, bool*, const T*, int64_t, const T*, int64_t, \
+                                       int64_t);                                              \
+  template void where<Avx512Arch, T>(T*, const bool*, int64_t, const T*, int64_t, const T*,   \
+                                     int64_t, int64_t);                                       \
+  template void linear_combination<Avx512Arch, T>(T*, const T* const*, const int64_t*,        \
+                                                  const double*, int, int64_t);               \
+  template void bias_activation<Avx512Arch, T>(Activation, T*, const T*, const T*, int64_t,   \
+                                               int64_t);                                      \
+  template double reduce<Avx512Arch, T>(ReduceOp, const T*, int64_t);                         \
+  template void reduce_columns<Avx512Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t,  \
+                                              int64_t);
+
+namespace ctdl::cpu::simd {
+CTDL_INSTANTIATE(float)
+CTDL_INSTANTIATE(double)
+}  // namespace ctdl::cpu::simd

@@ -1,0 +1,372 @@
+// The CPU kernels' paths, each against a plain double loop: contiguous runs (SIMD),
+// strided and broadcast operands, tails shorter than a vector, sizes 0 and 1, float32 and
+// float64, at every instruction set the processor has and on one or several threads.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "ctdl/backends/cpu/simd/arch.h"
+#include "ctdl/ctdl.h"
+#include "ctdl/tensor/threads.h"
+#include "helpers.h"
+#include "tensor/op_db.h"
+
+using namespace ctdl;
+
+namespace {
+
+std::vector<cpu::SimdLevel> levels() {
+  std::vector<cpu::SimdLevel> out;
+  for (auto l : {cpu::SimdLevel::Sse2, cpu::SimdLevel::Avx2, cpu::SimdLevel::Avx512})
+    if (l <= cpu::best_simd_level()) out.push_back(l);
+  return out;
+}
+
+// Runs fn once per available SIMD level, restoring the best level afterwards.
+void for_each_level(const std::function<void()>& fn) {
+  for (cpu::SimdLevel l : levels()) {
+    cpu::set_simd_level(l);
+    INFO("SIMD level " << cpu::simd_level_name(l));
+    fn();
+  }
+  cpu::set_simd_level(cpu::best_simd_level());
+}
+
+// Lengths around every vector width (4, 8, 16 lanes), the reduction block (1024) and the
+// threading grain (32768).
+const std::vector<int64_t> kLengths = {0, 1, 3, 7, 8, 9, 15, 16, 17, 33, 63, 1025, 4099, 40000};
+
+double rel_tol(DType t) { return t == DType::Float32 ? 2e-6 : 1e-14; }
+
+void check_close(const Tensor& got, const std::vector<double>& want, double rtol, double atol = 0) {
+  REQUIRE(got.numel() == static_cast<int64_t>(want.size()));
+  std::vector<double> g = got.to_vector<double>();
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::isnan(want[i])) {
+      INFO("element " << i);
+      CHECK(std::isnan(g[i]));
+      continue;
+    }
+    if (std::abs(g[i] - want[i]) > atol + rtol * std::abs(want[i])) {
+      FAIL_CHECK("element " << i << " of " << want.size() << ": got " << g[i] << ", expected "
+                            << want[i]);
+      return;
+    }
+  }
+}
+
+struct UnaryCase {
+  const char* name;
+  std::function<Tensor(const Tensor&)> op;
+  std::function<double(double)> ref;
+  double lo, hi;  // input range
+  double ulps;    // allowed error in units of the dtype's epsilon
+};
+
+std::vector<UnaryCase> unary_cases() {
+  return {
+      {"neg", [](auto& x) { return -x; }, [](double x) { return -x; }, -5, 5, 0},
+      {"abs", [](auto& x) { return abs(x); }, [](double x) { return std::abs(x); }, -5, 5, 0},
+      {"sign", [](auto& x) { return sign(x); }, [](double x) { return double((x > 0) - (x < 0)); },
+       -5, 5, 0},
+      {"exp", [](auto& x) { return exp(x); }, [](double x) { return std::exp(x); }, -20, 20, 4},
+      {"log", [](auto& x) { return log(x); }, [](double x) { return std::log(x); }, 1e-3, 100, 4},
+      {"log1p", [](auto& x) { return log1p(x); }, [](double x) { return std::log1p(x); }, -0.9, 10,
+       4},
+      {"sqrt", [](auto& x) { return sqrt(x); }, [](double x) { return std::sqrt(x); }, 0, 100, 2},
+      {"rsqrt", [](auto& x) { return rsqrt(x); }, [](double x) { return 1 / std::sqrt(x); }, 0.01,
+       100, 4},
+      {"sin", [](auto& x) { return sin(x); }, [](double x) { return std::sin(x); }, -10, 10, 8},
+      {"cos", [](auto& x) { return cos(x); }, [](double x) { return std::cos(x); }, -10, 10, 8},
+      {"tanh", [](auto& x) { return tanh(x); }, [](double x) { return std::tanh(x); }, -10, 10, 8},
+      {"sigmoid", [](auto& x) { return sigmoid(x); },
+       [](double x) { return 1 / (1 + std::exp(-x)); }, -30, 30, 8},
+      {"relu", [](auto& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; }, -5, 5, 0},
+      {"softplus", [](auto& x) { return softplus(x); },
+       [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x))); }, -30, 30, 8},
+      {"pow 2", [](auto& x) { return pow(x, 2.0); }, [](double x) { return x * x; }, -5, 5, 2},
+      {"pow 3", [](auto& x) { return pow(x, 3.0); }, [](double x) { return x * x * x; }, -5, 5, 4},
+      {"pow -1", [](auto& x) { return pow(x, -1.0); }, [](double x) { return 1 / x; }, 0.5, 5, 2},
+      {"pow 1.5", [](auto& x) { return pow(x, 1.5); }, [](double x) { return std::pow(x, 1.5); }, 0,
+       5, 4},
+      {"clamp", [](auto& x) { return clamp(x, -1.0, 2.0); },
+       [](double x) { return std::min(std::max(x, -1.0), 2.0); }, -5, 5, 0},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("unary kernels: contiguous (SIMD) and strided paths agree with the reference") {
+  for_each_level([] {
+    for (const UnaryCase& c : unary_cases())
+      for (DType dtype : {DType::Float32, DType::Float64})
+        for (int64_t n : kLengths) {
+          INFO(c.name << " [" << dtype << "] n=" << n);
+          manual_seed(n);
+          Tensor x = rand({n}, {.dtype = dtype}) * (c.hi - c.lo) + c.lo;
+          std::vector<double> want;
+          for (double v : x.to_vector<double>()) want.push_back(c.ref(v));
+          double tol = std::max(c.ulps, 1.0) * rel_tol(dtype);
+          check_close(c.op(x), want, tol, tol);
+          // The same values read through a stride-2 view take the scalar path.
+          Tensor wide = stack({x, x}, 1).select(1, 0);
+          REQUIRE((wide.numel() <= 1 || wide.strides()[0] == 2));
+          check_close(c.op(wide), want, tol, tol);
+        }
+  });
+}
+
+TEST_CASE(
+    "binary kernels: contiguous, scalar-broadcast, row/column-broadcast and transposed operands") {
+  using BinaryFn = std::function<Tensor(const Tensor&, const Tensor&)>;
+  struct Case {
+    const char* name;
+    BinaryFn op;
+    std::function<double(double, double)> ref;
+  };
+  std::vector<Case> cases = {
+      {"add", [](auto& a, auto& b) { return a + b; }, [](double a, double b) { return a + b; }},
+      {"sub", [](auto& a, auto& b) { return a - b; }, [](double a, double b) { return a - b; }},
+      {"mul", [](auto& a, auto& b) { return a * b; }, [](double a, double b) { return a * b; }},
+      {"div", [](auto& a, auto& b) { return a / b; }, [](double a, double b) { return a / b; }},
+      {"maximum", [](auto& a, auto& b) { return maximum(a, b); },
+       [](double a, double b) { return std::max(a, b); }},
+      {"minimum", [](auto& a, auto& b) { return minimum(a, b); },
+       [](double a, double b) { return std::min(a, b); }},
+      {"pow", [](auto& a, auto& b) { return pow(a, b); },
+       [](double a, double b) { return std::pow(a, b); }},
+      {"lt", [](auto& a, auto& b) { return lt(a, b); },
+       [](double a, double b) { return double(a < b); }},
+      {"ge", [](auto& a, auto& b) { return ge(a, b); },
+       [](double a, double b) { return double(a >= b); }},
+      {"eq", [](auto& a, auto& b) { return eq(a, b); },
+       [](double a, double b) { return double(a == b); }},
+  };
+  for_each_level([&] {
+    for (const Case& c : cases)
+      for (DType dtype : {DType::Float32, DType::Float64})
+        for (int64_t n : {int64_t{1}, int64_t{5}, int64_t{17}, int64_t{70}, int64_t{300}}) {
+          INFO(c.name << " [" << dtype << "] n=" << n);
+          manual_seed(n);
+          // Positive operands (pow), with some exact ties (eq, maximum).
+          Tensor a = rand({3, n}, {.dtype = dtype}) + 0.5, b = rand({3, n}, {.dtype = dtype}) + 0.5;
+          b.narrow(1, 0, 1).copy_(a.narrow(1, 0, 1));
+          Tensor row = rand({n}, {.dtype = dtype}) + 0.5,
+                 col = rand({3, 1}, {.dtype = dtype}) + 0.5;
+          Tensor s = scalar_tensor(1.25, {.dtype = dtype});
+          auto av = a.to_vector<double>(), bv = b.to_vector<double>(), rv = row.to_vector<double>(),
+               cv = col.to_vector<double>();
+          std::vector<double> same, with_row, with_col, with_scalar, scalar_first, transposed;
+          for (int64_t i = 0; i < 3; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              double x = av[i * n + j];
+              same.push_back(c.ref(x, bv[i * n + j]));
+              with_row.push_back(c.ref(x, rv[j]));
+              with_col.push_back(c.ref(x, cv[i]));
+              with_scalar.push_back(c.ref(x, 1.25));
+              scalar_first.push_back(c.ref(1.25, x));
+            }
+          for (int64_t j = 0; j < n; ++j)
+            for (int64_t i = 0; i < 3; ++i)
+              transposed.push_back(c.ref(av[i * n + j], bv[i * n + j]));
+          double tol = 4 * rel_tol(dtype);
+          check_close(c.op(a, b), same, tol, tol);
+          check_close(c.op(a, row), with_row, tol, tol);
+          check_close(c.op(a, col), with_col, tol, tol);
+          check_close(c.op(a, s), with_scalar, tol, tol);
+          check_close(c.op(s, a), scalar_first, tol, tol);
+          check_close(c.op(a.t(), b.t()), transposed, tol, tol);
+        }
+  });
+}
+
+TEST_CASE("NaN propagates through maximum, minimum and max/min reductions on every path") {
+  for_each_level([] {
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (int64_t n : {int64_t{1}, int64_t{9}, int64_t{40}, int64_t{5000}}) {
+        INFO("[" << dtype << "] n=" << n);
+        Tensor x = rand({n}, {.dtype = dtype});
+        Tensor y = x.clone();
+        y.narrow(0, n / 2, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+        CHECK(std::isnan(y.amax().item()));
+        CHECK(std::isnan(y.amin().item()));
+        CHECK(std::isnan(y.sum().item()));
+        CHECK(isnan(maximum(y, x)).sum().item() == 1);
+        CHECK(isnan(minimum(x, y)).sum().item() == 1);
+        CHECK(ne(y, y).sum().item() == 1);  // NaN != NaN
+        CHECK(eq(y, y).sum().item() == n - 1);
+        Tensor cols = stack({x, y, x, x}, 0);  // [4, n]: column reduction path
+        CHECK(isnan(cols.amax({0})).sum().item() == 1);
+      }
+  });
+}
+
+TEST_CASE("reductions: whole tensor, trailing dims, leading dims (columns), and strided inputs") {
+  for_each_level([] {
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (int64_t n :
+           {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{33}, int64_t{1025}, int64_t{70000}}) {
+        INFO("[" << dtype << "] n=" << n);
+        manual_seed(n + 1);
+        Tensor x = rand({n}, {.dtype = dtype}) + 0.5;
+        auto v = x.to_vector<double>();
+        double sum = 0, mx = -INFINITY, mn = INFINITY, prod = 1;
+        for (double e : v) sum += e, mx = std::max(mx, e), mn = std::min(mn, e);
+        for (int64_t i = 0; i < std::min<int64_t>(n, 30); ++i) prod *= v[i];
+        double tol = 4 * rel_tol(dtype);
+        CHECK(x.sum().item() == Approx(sum).epsilon(tol));
+        if (n > 0) {
+          CHECK(x.amax().item() == mx);
+          CHECK(x.amin().item() == mn);
+        }
+        CHECK(ctdl::prod(x.narrow(0, 0, std::min<int64_t>(n, 30))).item() ==
+              Approx(prod).epsilon(tol));
+
+        // A matrix [m, k] reduced over rows (trailing dim), over columns (leading dim), and
+        // the same through its transpose.
+        int64_t m = 5, k = n / 5 + 3;
+        Tensor a = rand({m, k}, {.dtype = dtype});
+        auto av = a.to_vector<double>();
+        std::vector<double> rows(m, 0.0), cols(k, 0.0), col_max(k, -INFINITY);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < k; ++j) {
+            rows[i] += av[i * k + j];
+            cols[j] += av[i * k + j];
+            col_max[j] = std::max(col_max[j], av[i * k + j]);
+          }
+        check_close(a.sum({1}), rows, tol);
+        check_close(a.sum({0}), cols, tol);
+        check_close(a.amax({0}), col_max, 0);
+        check_close(a.t().sum({0}), rows, tol);
+        check_close(a.t().sum({1}), cols, tol);
+      }
+  });
+}
+
+TEST_CASE("sum of an empty dimension is zero and prod is one") {
+  Tensor x = zeros({3, 0});
+  CHECK(x.sum({1}).to_vector<double>() == std::vector<double>{0, 0, 0});
+  CHECK(ctdl::prod(x, {1}).to_vector<double>() == std::vector<double>{1, 1, 1});
+}
+
+TEST_CASE("float32 sums of many elements keep double accuracy in the blocks' totals") {
+  // 2^24 + 1 ones: a float accumulator stops counting at 2^24.
+  Tensor x = ones({(int64_t{1} << 24) + 1});
+  CHECK(x.sum().item() == double((int64_t{1} << 24)));  // the float32 result rounds to 2^24
+  CHECK(x.sum().to(DType::Float64).item() == Approx(double((int64_t{1} << 24) + 1)).epsilon(1e-7));
+  Tensor y = full({3000000}, 0.1);
+  CHECK(y.sum().item() == Approx(300000.0).epsilon(1e-6));
+}
+
+TEST_CASE("fused kernels: linear_combination, axpby and bias_activation match their composites") {
+  for_each_level([] {
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (int64_t n : {int64_t{1}, int64_t{13}, int64_t{100}, int64_t{40000}}) {
+        INFO("[" << dtype << "] n=" << n);
+        manual_seed(n);
+        double tol = 8 * rel_tol(dtype);
+        TensorList ks;
+        std::vector<double> cs;
+        for (int k = 0; k < 11; ++k) {  // more terms than one kernel call takes
+          ks.push_back(randn({2, n}, {.dtype = dtype}));
+          cs.push_back(0.1 * (k + 1) * (k % 2 ? -1 : 1));
+        }
+        Tensor composite = zeros({2, n}, {.dtype = dtype});
+        for (int k = 0; k < 11; ++k) composite = composite + ks[k] * cs[k];
+        check_close(linear_combination(ks, cs), composite.to_vector<double>(), tol, tol);
+        // Broadcast and strided terms take the general path.
+        Tensor row = randn({n}, {.dtype = dtype}), tr = randn({n, 2}, {.dtype = dtype});
+        check_close(linear_combination({ks[0], row, tr.t()}, {1.0, 0.5, -2.0}),
+                    (ks[0] + row * 0.5 - tr.t() * 2.0).to_vector<double>(), tol, tol);
+        check_close(axpby(2.0, ks[1], 3.0, ks[2]), (ks[1] * 2.0 + ks[2] * 3.0).to_vector<double>(),
+                    tol, tol);
+
+        Tensor x = randn({3, n}, {.dtype = dtype}), b = randn({n}, {.dtype = dtype});
+        check_close(bias_activation(x, b, Activation::None), (x + b).to_vector<double>(), tol, tol);
+        check_close(bias_activation(x, b, Activation::Relu), relu(x + b).to_vector<double>(), tol,
+                    tol);
+        check_close(bias_activation(x, b, Activation::Tanh), tanh(x + b).to_vector<double>(), tol,
+                    tol);
+        check_close(bias_activation(x, b, Activation::Sigmoid), sigmoid(x + b).to_vector<double>(),
+                    tol, tol);
+        Tensor per_row = randn({3, 1}, {.dtype = dtype});
+        check_close(bias_activation(x, per_row, Activation::Tanh),
+                    tanh(x + per_row).to_vector<double>(), tol, tol);
+      }
+  });
+}
+
+TEST_CASE("fused ops have gradients (gradcheck and gradgradcheck in float64)") {
+  manual_seed(3);
+  auto opts = TensorOptions{.dtype = DType::Float64, .requires_grad = true};
+  Tensor x = randn({4, 5}, opts), y = randn({5}, opts), z = randn({4, 1}, opts);
+  auto combination = [](const TensorList& v) {
+    return TensorList{linear_combination(v, {0.5, -2.0, 3.0})};
+  };
+  CHECK(autograd::gradcheck(combination, {x, y, z}).ok);
+  CHECK(autograd::gradgradcheck(combination, {x, y, z}).ok);
+  for (Activation act :
+       {Activation::None, Activation::Tanh, Activation::Sigmoid, Activation::Relu}) {
+    INFO("activation " << static_cast<int>(act));
+    auto f = [act](const TensorList& v) { return TensorList{bias_activation(v[0], v[1], act)}; };
+    CHECK(autograd::gradcheck(f, {x, y}).ok);
+    if (act != Activation::Relu) CHECK(autograd::gradgradcheck(f, {x, y}).ok);
+  }
+}
+
+TEST_CASE("fused ops report bad arguments") {
+  CHECK_THROWS_WITH(
+      linear_combination({ones({2}), ones({3})}, {1.0, 1.0}),
+      Catch::Contains("linear_combination") && Catch::Contains("[2]") && Catch::Contains("[3]"));
+  CHECK_THROWS_WITH(linear_combination({ones({2})}, {1.0, 2.0}),
+                    Catch::Contains("linear_combination: expected one coefficient per term"));
+  CHECK_THROWS_WITH(bias_activation(ones({2, 3}), ones({4}), Activation::Relu),
+                    Catch::Contains("bias_activation") && Catch::Contains("[4]"));
+}
+
+TEST_CASE("results are identical on one thread and on several") {
+  int before = num_threads();
+  auto run = [] {
+    manual_seed(11);
+    Tensor x = randn({1 << 20}), m = randn({3000, 257});
+    TensorList out = {x.sum(),
+                      m.sum({0}),
+                      m.sum({1}),
+                      m.amax({0}),
+                      exp(x),
+                      x * 2.0 + 1.0,
+                      linear_combination({x, exp(x)}, {0.3, 0.7}),
+                      m.mean(),
+                      m.t().contiguous()};
+    return out;
+  };
+  set_num_threads(1);
+  TensorList one = run();
+  set_num_threads(std::max(2, before));
+  TensorList many = run();
+  set_num_threads(before);
+  for (size_t i = 0; i < one.size(); ++i) {
+    INFO("result " << i);
+    CHECK(one[i].to_vector<double>() == many[i].to_vector<double>());
+  }
+}
+
+TEST_CASE("the op database's forward values hold at every SIMD level") {
+  for_each_level([] {
+    for (const testing::OpInfo& op : testing::op_database())
+      for (DType dtype : {DType::Float32, DType::Float64})
+        for (const testing::Sample& s : op.samples(dtype)) {
+          INFO(op.name << " [" << dtype << "] on " << s.description);
+          TensorList args = s.args(s.inputs);
+          TensorList out = op.op(args), expected = op.reference(args);
+          REQUIRE(out.size() == expected.size());
+          for (size_t i = 0; i < out.size(); ++i) {
+            bool single = dtype == DType::Float32 || out[i].dtype() == DType::Float32;
+            double rtol = single ? op.rtol_float32 : 1e-10, atol = single ? op.atol_float32 : 1e-10;
+            CHECK(testing::allclose(out[i], expected[i], rtol, atol));
+          }
+        }
+  });
+}
