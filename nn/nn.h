@@ -1,4 +1,5 @@
-// The model DSL in one include: modules, losses, initialization, optimizers and schedules.
+// The model DSL in one include: modules (ODEBlock too), losses, initialization, optimizers
+// and schedules.
 // (Data loading, checkpoints and the training tools have their own headers: nn/data/,
 // nn/io/, nn/train/.)
 //
@@ -25,6 +26,7 @@
 #include "ctdl/nn/modules/dropout.h"
 #include "ctdl/nn/modules/linear.h"
 #include "ctdl/nn/modules/normalization.h"
+#include "ctdl/nn/modules/ode_block.h"
 #include "ctdl/nn/modules/pooling.h"
 #include "ctdl/nn/optim/lbfgs.h"
 #include "ctdl/nn/optim/optimizer.h"

@@ -1,6 +1,8 @@
 // nn::Module: registration, dotted names, handle semantics under copy and move, training
-// mode, conversion, apply, loading with every mismatch reported.
+// mode, conversion, apply, loading with every mismatch reported; modules in ODEs (ODEBlock).
 #include "ctdl/nn/nn.h"
+#include "ctdl/ode/lab/exact.h"
+#include "ctdl/ode/ode.h"
 #include "helpers.h"
 
 using namespace ctdl;
@@ -253,4 +255,77 @@ TEST_CASE("a module is the right-hand side of odeint, its parameters trained by 
   nn::Adam opt(f.parameters(), {.lr = 1e-2});
   opt.step();  // the gradients left by the last solve feed an optimizer directly
   CHECK_FALSE(allclose(f.fc1.weight.grad(), zeros_like(f.fc1.weight)));
+}
+
+TEST_CASE("ODEBlock maps x to z(t1) and trains its dynamics under every gradient scheme",
+          "[nn][module][ode]") {
+  // f(z) = z·Wᵀ (a Linear without bias): z(1) = x·e^{W}ᵀ, with dL/dx and dL/dW known exactly
+  // (ode/lab/exact.h, from the matrix exponential, not from a solver).
+  manual_seed(7);
+  const TensorOptions f64{.dtype = DType::Float64};
+  nn::Linear linear(3, 3, {.bias = false, .dtype = DType::Float64});
+  Tensor x = randn({4, 3}, f64), weights = randn({4, 3}, f64);
+  auto loss = [&](const Tensor& z1) { return square(z1).sum() + (z1 * weights).sum(); };
+  ode::lab::LinearReference exact = ode::lab::linear_exact(
+      linear.weight.detach(), x, {0.0, 1.0}, [&](const TensorList& zs) { return loss(zs[1]); });
+  const ode::Solver tight = ode::Dopri5{.rtol = 1e-11, .atol = 1e-12};
+  for (ode::Grad grad :
+       {ode::Grad(ode::Backprop{}), ode::Grad(ode::BacksolveAdjoint{.rtol = 1e-11, .atol = 1e-12}),
+        ode::Grad(ode::CheckpointAdjoint{.checkpoints = 3}), ode::Grad(ode::SymplecticAdjoint{})}) {
+    INFO(grad.name());
+    nn::ODEBlock block(linear, {.solver = tight, .grad = grad});
+    CHECK(names(block.named_parameters()) == std::vector<std::string>{"f.weight"});
+    Tensor input = x.detach().requires_grad_();
+    Tensor z1 = block(input);
+    CHECK(allclose(z1, exact.states[1], 1e-9, 1e-10));
+    TensorList g = autograd::grad({loss(z1)}, {input, linear.weight});
+    CHECK(allclose(g[0], exact.grad_z0, 1e-8, 1e-9));
+    CHECK(allclose(g[1], exact.grad_A, 1e-8, 1e-9));
+  }
+}
+
+TEST_CASE("ODEBlock: time-dependent dynamics, trajectories, shared options, inside Sequential",
+          "[nn][module][ode]") {
+  struct Dynamics : nn::Module {
+    nn::Linear fc1 = register_module("fc1", nn::Linear(2, 8, {.dtype = DType::Float64}));
+    nn::Linear fc2 = register_module("fc2", nn::Linear(8, 2, {.dtype = DType::Float64}));
+    Tensor operator()(double t, const Tensor& z) const { return fc2(tanh(fc1(z))) * (1.0 + t); }
+  };
+  manual_seed(8);
+  const TensorOptions f64{.dtype = DType::Float64};
+  Dynamics f;
+  auto stats = std::make_shared<ode::Stats>();
+  nn::ODEBlock block(f, {.solver = ode::RK4{.step_size = 0.25}, .stats = stats});
+  Tensor x = randn({5, 2}, f64);
+  // Four rk4 steps of f(t, z), written out.
+  Tensor z = x;
+  for (int n = 0; n < 4; ++n) {
+    double t = 0.25 * n, h = 0.25;
+    Tensor k1 = f(t, z), k2 = f(t + h / 2, z + k1 * (h / 2)), k3 = f(t + h / 2, z + k2 * (h / 2)),
+           k4 = f(t + h, z + k3 * h);
+    z = z + (k1 + k2 * 2.0 + k3 * 2.0 + k4) * (h / 6);
+  }
+  CHECK(allclose(block(x), z, 1e-13, 1e-13));
+  CHECK(stats->steps == 4);
+  Tensor zs = block.trajectory(x, {0.0, 0.5, 1.0});
+  CHECK(zs.shape() == Dims{3, 5, 2});
+  CHECK(allclose(zs.select(0, 2), z, 1e-13, 1e-13));
+
+  // Options are shared by copies, like everything else of a module.
+  nn::Sequential net(nn::Linear(3, 2, {.dtype = DType::Float64}), block);
+  CHECK(names(net.named_parameters()) ==
+        std::vector<std::string>{"0.weight", "0.bias", "1.f.fc1.weight", "1.f.fc1.bias",
+                                 "1.f.fc2.weight", "1.f.fc2.bias"});
+  block.options().grad = ode::BacksolveAdjoint{};
+  block.options().solver = ode::Dopri5{.rtol = 1e-10, .atol = 1e-10};
+  Tensor input = randn({5, 3}, f64);
+  TensorList adjoint = autograd::grad({square(net(input)).sum()}, net.parameters());
+  block.options().grad = ode::Backprop{};
+  TensorList backprop = autograd::grad({square(net(input)).sum()}, net.parameters());
+  for (size_t i = 0; i < backprop.size(); ++i) CHECK(allclose(adjoint[i], backprop[i], 1e-6, 1e-8));
+
+  // An autonomous module f(z) works as it is.
+  nn::ODEBlock linear_flow(nn::Linear(2, 2, {.bias = false, .dtype = DType::Float64}),
+                           {.solver = ode::Euler{.step_size = 1.0}});
+  CHECK(allclose(linear_flow(x), x + linear_flow.f(x), 1e-15, 0));
 }
