@@ -15,6 +15,7 @@
 #include <ctdl/ode/registry.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 
 using namespace ctdl;
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
     return autograd::grad({square(zs).sum()}, {w1, w2});
   };
   TensorList reference = grads(ode::Backprop{}, std::make_shared<ode::Stats>());
+  bool ok = true;  // this program runs as a test: a wrong gradient fails it
   for (ode::Grad scheme : {ode::Grad(ode::BacksolveAdjoint{}), ode::Grad(HermiteAdjoint{})}) {
     auto stats = std::make_shared<ode::Stats>();
     TensorList g = grads(scheme, stats);
@@ -124,6 +126,8 @@ int main(int argc, char** argv) {
     std::cout << scheme.name() << ": relative difference from backprop " << std::sqrt(num / den)
               << ", " << stats->nfe_forward << " + " << stats->nfe_backward()
               << " evaluations of f\n";
+    // Both differ from backprop by the forward solve's error (rtol 1e-7), not more.
+    ok = ok && std::sqrt(num / den) < 1e-5;
   }
 
   // 2. In the lab, by name.
@@ -132,6 +136,9 @@ int main(int argc, char** argv) {
     "loss": {"type": "sum_squares"},
     "runs": [{"name": "backsolve", "solver": "dopri5", "rtol": 1e-8, "atol": 1e-10, "grad": "backsolve_adjoint"},
              {"name": "hermite", "solver": "dopri5", "rtol": 1e-8, "atol": 1e-10, "grad": "hermite_adjoint"}]})";
-  std::cout << "\n" << ode::lab::markdown_table(ode::lab::run(problem));
-  return 0;
+  std::string result = ode::lab::run(problem);
+  std::cout << "\n" << ode::lab::markdown_table(result);
+  ok = ok && result.find("\"error\"") == std::string::npos;
+  if (!ok) std::cerr << "custom_scheme: a gradient is off, or a lab run failed\n";
+  return ok ? 0 : 1;
 }
