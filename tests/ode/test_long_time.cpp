@@ -70,6 +70,10 @@ TEST_CASE("symplectic solvers keep a Kepler orbit's energy bounded over 1e5 step
   const double h = 0.05, T = h * 1e5;  // about 800 orbits of eccentricity 0.5
   KeplerOrbit orbit{.e = 0.5};
   auto energy = [](const Tensor& zs) { return ode::lab::kepler_energy(zs); };
+  check_bounded(
+      "symplectic_euler",
+      energy_record(ode::SymplecticEuler{.step_size = h}, KeplerOrbit::f, orbit.z0(), T, energy),
+      0.2);
   check_bounded("leapfrog",
                 energy_record(ode::Leapfrog{.step_size = h}, KeplerOrbit::f, orbit.z0(), T, energy),
                 0.05);

@@ -1,6 +1,7 @@
 // Peak memory against the number of steps: flat (within 1.2x from 100 to 10,000 steps) for
 // backsolve, checkpointing with a fixed number of binomial checkpoints and the reversible
-// adjoint; linear for backprop.
+// adjoint; linear for backprop. The symplectic adjoint keeps one state per step, a fraction of
+// what backprop keeps.
 #include "ode_helpers.h"
 
 using namespace ctdl;
@@ -54,4 +55,16 @@ TEST_CASE(
   CHECK(static_cast<double>(large) >= 50.0 * static_cast<double>(small));
   int64_t middle = peak_bytes(euler(5000), ode::Backprop{});
   CHECK(std::abs(static_cast<double>(large) / static_cast<double>(middle) - 2.0) < 0.1);  // linear
+}
+
+TEST_CASE("the symplectic adjoint keeps the states, not every stage's graph: less than backprop",
+          "[ode][memory]") {
+  for (int64_t n : {500, 2000}) {
+    ode::Solver rk4 = ode::RK4{.step_size = 1.0 / static_cast<double>(n)};
+    int64_t symplectic = peak_bytes(rk4, ode::SymplecticAdjoint{}),
+            backprop = peak_bytes(rk4, ode::Backprop{});
+    INFO(n << " rk4 steps: symplectic adjoint " << symplectic << " bytes, backprop " << backprop);
+    CHECK(symplectic > 0);
+    CHECK(static_cast<double>(symplectic) < 0.25 * static_cast<double>(backprop));
+  }
 }

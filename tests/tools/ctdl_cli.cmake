@@ -39,6 +39,21 @@ expect(2 "usage: ctdl plot RUN_DIR" plot)
 expect(1 "metrics.jsonl does not exist" plot ${WORK_DIR}/nothing)
 expect(0 "usage: ctdl demo" demo --help)
 
+# ctdl lab: usage, a file error naming its key path, the JSON and the table.
+expect(0 "usage: ctdl lab PROBLEM.json" lab --help)
+expect(2 "usage: ctdl lab PROBLEM.json" lab)
+expect(1 "cannot read the problem file 'missing.json'" lab missing.json)
+file(WRITE ${WORK_DIR}/bad_lab.json [=[{"system": {"type": "linear", "A": [[0, 1], [-1, 0]]},
+  "z0": [[1, 0]], "t": [0, 1], "loss": {"type": "sum_squares"},
+  "runs": [{"solver": "rk4", "step_size": 0.1, "grad": "checkpoint_adjoint",
+            "grad_options": {"checkpoint": 4}}]}]=])
+expect(1 "runs\\[0\\]\\.grad_options\\.checkpoint: not an option" lab bad_lab.json)
+file(WRITE ${WORK_DIR}/lab.json [=[{"system": {"type": "linear", "A": [[0, 1], [-1, 0]]},
+  "z0": [[1, 0]], "t": [0, 1], "loss": {"type": "sum_squares"},
+  "runs": [{"name": "r", "solver": "rk4", "step_size": 0.1}]}]=])
+expect(0 "\"grad_rel_error\"" lab lab.json)
+expect(0 "\\| r \\| rk4 \\| backprop \\|" lab lab.json --table)
+
 # ctdl bench: one JSON object per workload per line, with the documented keys (never timings).
 expect(0 "usage: ctdl bench" bench --help)
 expect(0 "tiny_add_x10000 .*\n.*pdenet_step " bench --list)
