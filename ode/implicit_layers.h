@@ -2,12 +2,12 @@
 // theorem (implicit_adjoint), never through the iterations that solved it.
 //
 //   // Implicit-Euler residual block (Li, He & Lin 2020): x⁺ = x + h·f(x⁺)
-//   Tensor y = ode::implicit_euler_layer([w](const Tensor& x) { return tanh(matmul(x, w)); }, x,
-//   0.5);
+//   auto f = [w](const Tensor& x) { return tanh(matmul(x, w)); };
+//   Tensor y = ode::implicit_euler_layer(f, x, 0.5);
 //   // Deep equilibrium (Bai, Kolter & Koltun 2019): z* = f(z*)
-//   Tensor z = ode::fixed_point([w, u](const Tensor& z) { return tanh(matmul(z, w) + u); },
-//   zeros_like(u)); square(z).sum().backward();        // w.grad(), u.grad() by (I - ∂f/∂z)ᵀ w =
-//   dL/dz*
+//   auto g = [w, u](const Tensor& z) { return tanh(matmul(z, w) + u); };
+//   Tensor z = ode::fixed_point(g, zeros_like(u));
+//   square(z).sum().backward();   // w.grad(), u.grad(), by (I - ∂g/∂z)ᵀ v = dL/dz*
 //
 // f may use any tensors that require grad; they all get gradients. f is kept for the
 // backward pass, so it must capture what it uses by value (tensors are cheap handles), not

@@ -2,10 +2,11 @@
 //
 //   #include <ctdl/ode/ode.h>
 //   using namespace ctdl;
-//   Tensor A = tensor({{0.0, 1.0}, {-1.0, -0.1}}, {.dtype = DType::Float64, .requires_grad =
-//   true}); auto f = [&](double, const Tensor& z) { return matmul(z, A.t()); }; Tensor z0 =
-//   tensor({{1.0, 0.0}}, {.dtype = DType::Float64}); Tensor zs = ode::odeint(f, z0,
-//   {0.0, 1.0, 2.0},
+//   Tensor A = tensor({{0.0, 1.0}, {-1.0, -0.1}}, {.dtype = DType::Float64});
+//   A.requires_grad_();
+//   auto f = [A](double, const Tensor& z) { return matmul(z, A.t()); };
+//   Tensor z0 = tensor({{1.0, 0.0}}, {.dtype = DType::Float64});
+//   Tensor zs = ode::odeint(f, z0, {0.0, 1.0, 2.0},
 //                           {.solver = ode::Tsit5{.rtol = 1e-8},
 //                            .grad = ode::CheckpointAdjoint{}, .params = {A}});
 //   square(zs).sum().backward();                               // A.grad()

@@ -309,21 +309,25 @@ TEST_CASE("schemes refuse solvers they cannot differentiate", "[ode][schemes][er
       "implicit_adjoint", "implicit solver", "rk4");
 }
 
-TEST_CASE("adjoint schemes refuse an f that uses unlisted tensors that require grad", "[ode][schemes][errors]") {
+TEST_CASE("adjoint schemes refuse an f that uses unlisted tensors that require grad",
+          "[ode][schemes][errors]") {
   Tensor w = ones({2, 2}, kF64).requires_grad_(), v = ones({2}, kF64).requires_grad_();
   Tensor z0 = ones({1, 2}, kF64);
   auto f = [w, v](double, const Tensor& z) { return matmul(z, w) * 0.1 + v; };
   auto solve = [&](ode::Grad grad, TensorList params) {
-    return ode::odeint(f, z0, {0.0, 1.0}, {.solver = ode::RK4{.step_size = 0.1}, .grad = grad, .params = params});
+    return ode::odeint(f, z0, {0.0, 1.0},
+                       {.solver = ode::RK4{.step_size = 0.1}, .grad = grad, .params = params});
   };
   CHECK_THROWS_WITH_ALL(solve(ode::BacksolveAdjoint{}, {w}), "backsolve_adjoint", "shape [2]",
                         "not in options.params");
-  CHECK_THROWS_WITH_ALL(solve(ode::CheckpointAdjoint{}, {}), "checkpoint_adjoint", "not in options.params");
+  CHECK_THROWS_WITH_ALL(solve(ode::CheckpointAdjoint{}, {}), "checkpoint_adjoint",
+                        "not in options.params");
   CHECK_NOTHROW(solve(ode::BacksolveAdjoint{}, {w, v}));
   CHECK_NOTHROW(solve(ode::Backprop{}, {}));  // backprop needs no list
   // A listed non-leaf stands for everything behind it.
   Tensor wt = w.t();
   auto g = [wt, v](double, const Tensor& z) { return matmul(z, wt) * 0.1 + v; };
-  CHECK_NOTHROW(ode::odeint(g, z0, {0.0, 1.0}, {.solver = ode::RK4{.step_size = 0.1},
-                                                .grad = ode::BacksolveAdjoint{}, .params = {wt, v}}));
+  CHECK_NOTHROW(ode::odeint(
+      g, z0, {0.0, 1.0},
+      {.solver = ode::RK4{.step_size = 0.1}, .grad = ode::BacksolveAdjoint{}, .params = {wt, v}}));
 }

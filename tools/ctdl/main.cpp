@@ -25,7 +25,8 @@ struct Command {
 const Command kCommands[] = {
     {"demo", "a short tour of the model DSL: build, train, checkpoint, plot", ctdl::cli::demo},
     {"list", "the examples 'ctdl run' knows", ctdl::cli::list},
-    {"run", "run an example: ctdl run EXAMPLE [--quick] [--set KEY=VALUE] [--out DIR]", ctdl::cli::run},
+    {"run", "run an example: ctdl run EXAMPLE [--quick] [--set KEY=VALUE] [--out DIR]",
+     ctdl::cli::run},
     {"plot", "draw a run's loss and accuracy curves: ctdl plot RUN_DIR", ctdl::cli::plot},
     {"lab", "compares ODE solvers and gradient schemes on a problem file (JSON)", ctdl::cli::lab},
     {"bench", "times the benchmark workloads, one JSON line each", ctdl::cli::bench},
@@ -33,7 +34,8 @@ const Command kCommands[] = {
 
 int usage(std::ostream& out) {
   out << "usage: ctdl COMMAND [ARGS...]\n\ncommands:\n";
-  for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const Command& c : kCommands)
+    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   out << "\n'ctdl COMMAND --help' describes a command.\n";
   return 0;
 }
