@@ -37,7 +37,8 @@ void check_index_range(const Tensor& index, int64_t size, const char* op) {
 Tensor empty(const Dims& shape, DType dtype, Device device) {
   for (int64_t s : shape) CTDL_CHECK(s >= 0, "empty: negative size in shape ", shape);
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::allocate(static_cast<size_t>(numel(shape) * element_size(dtype)), device);
+  impl->storage =
+      Storage::allocate(static_cast<size_t>(numel(shape) * element_size(dtype)), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -66,7 +67,8 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
   const Tensor* first = nullptr;
   for (const Tensor* t : tensors) {
     if (!t->defined()) continue;
-    if (!first) first = t;
+    if (!first)
+      first = t;
     else
       CTDL_CHECK(t->device() == first->device(), op, ": expected all tensors on one device, got ",
                  first->device(), " and ", t->device());
@@ -118,9 +120,9 @@ Tensor to_device(const Tensor& x, Device device) {
 }
 
 Tensor unary(UnaryOp op, const Tensor& x, UnaryParams params) {
-  DType out_type = is_bool_op(op)       ? DType::Bool
-                   : keeps_dtype(op)     ? x.dtype()
-                                         : to_floating(x.dtype());
+  DType out_type = is_bool_op(op)    ? DType::Bool
+                   : keeps_dtype(op) ? x.dtype()
+                                     : to_floating(x.dtype());
   // The IsNan family reads any dtype; every other kernel reads its output's dtype.
   bool any_input = is_bool_op(op) && op != UnaryOp::LogicalNot;
   Tensor in = any_input ? x : cast(x, out_type);
@@ -138,8 +140,12 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   DType out_type = is_comparison(op) ? DType::Bool : compute;
   Tensor ca = cast(a, compute), cb = cast(b, compute);
   Tensor out = empty(shape, out_type, a.device());
-  if (out.numel())
-    backend(a).binary(op, kernel_arg(out), kernel_arg(ca, shape), kernel_arg(cb, shape));
+  if (out.numel() == 0) return out;
+  // Operands of the result's shape need no broadcast strides (the common, cheap case).
+  auto arg = [&](const Tensor& t) {
+    return t.shape() == shape ? kernel_arg(t) : kernel_arg(t, shape);
+  };
+  backend(a).binary(op, kernel_arg(out), arg(ca), arg(cb));
   return out;
 }
 
@@ -147,8 +153,8 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   common_device("where", {&condition, &a, &b});
   CTDL_CHECK(condition.dtype() == DType::Bool, "where: condition must be bool, got ",
              condition.dtype());
-  Dims shape = broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"),
-                                b.shape(), "where");
+  Dims shape =
+      broadcast_shapes(broadcast_shapes(condition.shape(), a.shape(), "where"), b.shape(), "where");
   DType type = promote_types(a.dtype(), b.dtype());
   Tensor ca = cast(a, type), cb = cast(b, type);
   Tensor out = empty(shape, type, a.device());
@@ -159,9 +165,10 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear_combination(const TensorList& terms, const std::vector<double>& coeffs) {
-  CTDL_CHECK(!terms.empty() && terms.size() == coeffs.size(), "linear_combination: expected one "
-             "coefficient per term and at least one term, got ", terms.size(), " terms and ",
-             coeffs.size(), " coefficients");
+  CTDL_CHECK(!terms.empty() && terms.size() == coeffs.size(),
+             "linear_combination: expected one "
+             "coefficient per term and at least one term, got ",
+             terms.size(), " terms and ", coeffs.size(), " coefficients");
   Dims shape = terms[0].shape();
   DType type = terms[0].dtype();
   for (const Tensor& t : terms) {
@@ -193,8 +200,8 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act) {
   common_device("bias_activation", {&x, &bias});
   CTDL_CHECK(broadcast_shapes(x.shape(), bias.shape(), "bias_activation") == x.shape(),
-             "bias_activation: bias of shape ", bias.shape(), " does not broadcast to the input's shape ",
-             x.shape());
+             "bias_activation: bias of shape ", bias.shape(),
+             " does not broadcast to the input's shape ", x.shape());
   DType type = to_floating(promote_types(x.dtype(), bias.dtype()));
   Tensor cx = cast(x, type), cb = cast(bias, type);
   Tensor out = empty(x.shape(), type, x.device());
@@ -227,9 +234,11 @@ Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, cons
   // max and min of nothing are undefined, except for bool (all and any: true and false).
   if ((op == ReduceOp::Max || op == ReduceOp::Min) && x.dtype() != DType::Bool)
     CTDL_CHECK(reduced_count > 0 || numel(kept_shape) == 0, name,
-               ": cannot reduce over a zero-size dimension (shape ", x.shape(), ", dims ", dims, ")");
+               ": cannot reduce over a zero-size dimension (shape ", x.shape(), ", dims ", dims,
+               ")");
   DType out_type = x.dtype();
-  if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && !is_floating(x.dtype())) out_type = DType::Int64;
+  if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && !is_floating(x.dtype()))
+    out_type = DType::Int64;
   Tensor in = cast(x, out_type);
   Tensor permuted = alias(in, shape, strides, in.offset());
   Tensor out = empty(kept_shape, out_type, x.device());
@@ -341,10 +350,11 @@ Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& 
 Tensor unfold(const Tensor& x, const WindowGeometry& g) {
   CTDL_CHECK(x.dim() == 4, "unfold2d: expected input [N, C, H, W], got shape ", x.shape());
   int64_t oh = g.out_h(x.shape()[2]), ow = g.out_w(x.shape()[3]);
-  CTDL_CHECK(oh > 0 && ow > 0, "unfold2d: the ", g.kernel_h, "x", g.kernel_w,
-             " window (dilation ", g.dilation_h, "x", g.dilation_w, ", padding ", g.pad_h, "x",
-             g.pad_w, ") does not fit in an input of shape ", x.shape());
-  Tensor out = empty({x.shape()[0], x.shape()[1], g.kernel_h, g.kernel_w, oh, ow}, x.dtype(), x.device());
+  CTDL_CHECK(oh > 0 && ow > 0, "unfold2d: the ", g.kernel_h, "x", g.kernel_w, " window (dilation ",
+             g.dilation_h, "x", g.dilation_w, ", padding ", g.pad_h, "x", g.pad_w,
+             ") does not fit in an input of shape ", x.shape());
+  Tensor out =
+      empty({x.shape()[0], x.shape()[1], g.kernel_h, g.kernel_w, oh, ow}, x.dtype(), x.device());
   if (out.numel()) backend(x).unfold(kernel_arg(out), kernel_arg(x), g);
   return out;
 }

@@ -24,7 +24,12 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   live_allocations.fetch_add(1, std::memory_order_relaxed);
   raise_peak(live_bytes.fetch_add(static_cast<int64_t>(nbytes), std::memory_order_relaxed) +
              static_cast<int64_t>(nbytes));
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, device));
+  // One allocation for the Storage and its reference count (make_shared needs a public
+  // constructor, hence the local subclass).
+  struct Allocated : Storage {
+    Allocated(void* data, size_t nbytes, Device device) : Storage(data, nbytes, device) {}
+  };
+  return std::make_shared<Allocated>(data, nbytes, device);
 }
 
 Storage::~Storage() {

@@ -29,8 +29,10 @@ class Storage {
   uint32_t version() const { return version_; }
   void bump_version() { ++version_; }
 
- private:
+ protected:
   Storage(void* data, size_t nbytes, Device device) : data_(data), nbytes_(nbytes), device_(device) {}
+
+ private:
   void* data_;
   size_t nbytes_;
   Device device_;

@@ -15,8 +15,9 @@ Prepared matmul_square(int64_t n, DType dtype) {
 
 Prepared axpby() {
   Tensor x = randn({k16M}), y = randn({k16M});
-  // ctdl has no out= arguments: z is a new tensor each time (PyTorch's peer reuses one).
-  return {.repetition = [x, y] { Tensor z = x * 2.0 + y * 3.0; },
+  // axpby is ctdl's fused a·x + b·y (one pass). ctdl has no out= arguments: z is a new
+  // tensor each time (PyTorch's peer reuses one), served by the CPU allocator's cache.
+  return {.repetition = [x, y] { Tensor z = axpby(2.0, x, 3.0, y); },
           .bytes = 3.0 * sizeof(float) * k16M};
 }
 
