@@ -43,6 +43,8 @@ enum class UnaryOp : uint8_t {
 
 enum class BinaryOp : uint8_t {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum,
+  TanhBackward,     // a * (1 - b²): the gradient a through tanh, given its output b
+  SigmoidBackward,  // a * b * (1 - b): likewise through sigmoid
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,  // bool results
 };
 
@@ -126,6 +128,11 @@ class Backend {
   virtual void unfold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) = 0;
   // col2im, the adjoint of unfold: out [N, C, H, W] += in [N, C, kh, kw, OH, OW].
   virtual void fold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) = 0;
+  // Max pooling: out [N, C, OH, OW] = the largest element of each window of in [N, C, H, W]
+  // (padding never wins; NaN does), indices (int64, out's shape) = its position y·W + x in
+  // the plane. The backward pass scatters through the indices.
+  virtual void max_pool2d(const KernelTensor& out, const KernelTensor& indices,
+                          const KernelTensor& in, const WindowGeometry& g) = 0;
   // Element i of `out` (contiguous) gets the i-th number of the Philox stream (seed, offset):
   // Uniform in [a, b), Normal(mean a, std b), Integer in [a, b).
   virtual void random(RandomKind kind, const KernelTensor& out, uint64_t seed, uint64_t offset,

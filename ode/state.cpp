@@ -8,21 +8,24 @@ State axpy(const State& y, double a, const State& x) {
   if (a == 0.0) return y;
   State out;
   out.reserve(y.size());
-  for (size_t i = 0; i < y.size(); ++i) out.push_back(y[i] + x[i] * a);
+  for (size_t i = 0; i < y.size(); ++i) out.push_back(ctdl::axpby(1.0, y[i], a, x[i]));
   return out;
 }
 
+// z + h·Σ c_j k_j in one pass per component (the fused linear_combination kernel): the
+// stage sums of every Runge–Kutta method go through here.
 State combine(const State& base, double h, const std::vector<double>& coefficients,
               const std::vector<State>& terms) {
   State out = base;
   for (size_t i = 0; i < out.size(); ++i) {
-    Tensor acc;
+    TensorList parts = {base[i]};
+    std::vector<double> weights = {1.0};
     for (size_t j = 0; j < coefficients.size(); ++j) {
       if (coefficients[j] == 0.0) continue;
-      Tensor term = terms[j][i] * (h * coefficients[j]);
-      acc = acc.defined() ? acc + term : term;
+      parts.push_back(terms[j][i]);
+      weights.push_back(h * coefficients[j]);
     }
-    if (acc.defined()) out[i] = out[i] + acc;
+    if (parts.size() > 1) out[i] = linear_combination(parts, weights);
   }
   return out;
 }

@@ -135,7 +135,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   common_device(name, {&a, &b});
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
   DType compute = promote_types(a.dtype(), b.dtype());
-  if (op == BinaryOp::Div || op == BinaryOp::Pow) compute = to_floating(compute);
+  if (op == BinaryOp::Div || op == BinaryOp::Pow || op == BinaryOp::TanhBackward ||
+      op == BinaryOp::SigmoidBackward)
+    compute = to_floating(compute);
   if (op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) compute = DType::Bool;
   DType out_type = is_comparison(op) ? DType::Bool : compute;
   Tensor ca = cast(a, compute), cb = cast(b, compute);
@@ -363,6 +365,19 @@ Tensor fold(const Tensor& cols, const Dims& input_shape, const WindowGeometry& g
   Tensor out = fill(input_shape, 0.0, cols.dtype(), cols.device());
   if (cols.numel()) backend(cols).fold(kernel_arg(out), kernel_arg(cols), g);
   return out;
+}
+
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const WindowGeometry& g) {
+  CTDL_CHECK(x.dim() == 4, "max_pool2d: expected input [N, C, H, W], got shape ", x.shape());
+  CTDL_CHECK(is_floating(x.dtype()), "max_pool2d: expected a floating input, got ", x.dtype());
+  int64_t oh = g.out_h(x.shape()[2]), ow = g.out_w(x.shape()[3]);
+  CTDL_CHECK(oh > 0 && ow > 0, "max_pool2d: the ", g.kernel_h, "x", g.kernel_w, " window (dilation ",
+             g.dilation_h, "x", g.dilation_w, ", padding ", g.pad_h, "x", g.pad_w,
+             ") does not fit in an input of shape ", x.shape());
+  Dims shape = {x.shape()[0], x.shape()[1], oh, ow};
+  Tensor out = empty(shape, x.dtype(), x.device()), indices = empty(shape, DType::Int64, x.device());
+  if (out.numel()) backend(x).max_pool2d(kernel_arg(out), kernel_arg(indices), kernel_arg(x), g);
+  return {out, indices};
 }
 
 Tensor random(RandomKind kind, const Dims& shape, DType dtype, Device device, double a, double b,

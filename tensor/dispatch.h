@@ -51,6 +51,8 @@ Tensor gather(const Tensor& x, int dim, const Tensor& index);
 Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src);
 Tensor unfold(const Tensor& x, const WindowGeometry& g);
 Tensor fold(const Tensor& cols, const Dims& input_shape, const WindowGeometry& g);
+// Max pooling of x [N, C, H, W]: the maxima and their positions y·W + x in each plane.
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const WindowGeometry& g);
 Tensor random(RandomKind kind, const Dims& shape, DType dtype, Device device, double a, double b,
               Generator* generator);
 

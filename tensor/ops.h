@@ -105,6 +105,10 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
 Tensor axpby(double a, const Tensor& x, double b, const Tensor& y);  // a*x + b*y
 // act(x + bias), bias broadcast: a layer's bias and activation in one pass.
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
+// The gradient `grad` taken back through act, given act's output y: grad·(1 − y²) for
+// tanh, grad·y·(1 − y) for sigmoid, grad where y > 0 for relu. The backward rule of tanh,
+// sigmoid and bias_activation, in one pass.
+Tensor activation_backward(const Tensor& grad, const Tensor& y, Activation act);
 
 // ---- reductions (dims = {} means all dims) -----------------------------------------------
 Tensor sum(const Tensor& x, const Dims& dims = {}, bool keepdim = false);

@@ -38,6 +38,8 @@ class CpuBackend final : public Backend {
                    const KernelTensor& src) override;
   void unfold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) override;
   void fold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) override;
+  void max_pool2d(const KernelTensor& out, const KernelTensor& indices, const KernelTensor& in,
+                  const WindowGeometry& g) override;
   void random(RandomKind kind, const KernelTensor& out, uint64_t seed, uint64_t offset, double a,
               double b) override;
 };

@@ -123,6 +123,16 @@ T apply_binary(BinaryOp op, T a, T b) {
         return std::pow(a, b);
       else
         fail("pow: expected floating operands");
+    case BinaryOp::TanhBackward:
+      if constexpr (std::is_floating_point_v<T>)
+        return a * (T(1) - b * b);
+      else
+        fail("activation_backward: expected floating operands");
+    case BinaryOp::SigmoidBackward:
+      if constexpr (std::is_floating_point_v<T>)
+        return a * b * (T(1) - b);
+      else
+        fail("activation_backward: expected floating operands");
     case BinaryOp::Maximum:
       if constexpr (std::is_floating_point_v<T>) {
         if (std::isnan(a)) return a;

@@ -1,54 +1,152 @@
-// Reference im2col (unfold) and col2im (fold) kernels.
+// Sliding-window kernels: im2col (unfold), col2im (fold) and 2-D pooling.
+//
+// Each (image, channel) plane is independent, so planes are split over threads. Within a
+// plane a window row maps to a run of output columns whose valid part is computed once
+// (the rest falls in the padding), and a run with stride 1 is a memcpy.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
 #include "ctdl/backends/cpu/cpu_backend.h"
+#include "ctdl/backends/cpu/parallel.h"
 
 namespace ctdl::cpu {
 namespace {
 
-// Visits every (input offset, column offset) pair of a window geometry; positions in the
-// zero padding get input offset -1.
+// The range of output positions o in [0, out) whose input position o·stride − pad + offset
+// lies in [0, size).
+struct ValidRange {
+  int64_t begin, end;
+};
+ValidRange valid_range(int64_t out, int64_t size, int64_t stride, int64_t pad, int64_t offset) {
+  // o·stride ≥ pad − offset  and  o·stride < size + pad − offset
+  int64_t lo = pad - offset, hi = size + pad - offset;
+  int64_t begin = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+  int64_t end = hi <= 0 ? 0 : (hi + stride - 1) / stride;
+  return {std::min(begin, out), std::clamp(end, std::min(begin, out), out)};
+}
+
+struct Plane {
+  int64_t n, c;
+};
+
+// Calls fn(n, c) for every plane, several planes per task.
 template <class F>
-void for_each_window_element(const KernelTensor& image, const KernelTensor& cols,
-                             const WindowGeometry& g, F&& fn) {
-  const Dims& s = cols.shape;  // [N, C, kh, kw, OH, OW]
-  const int64_t h = image.shape[2], w = image.shape[3];
-  for (int64_t n = 0; n < s[0]; ++n)
-    for (int64_t c = 0; c < s[1]; ++c)
-      for (int64_t i = 0; i < s[2]; ++i)
-        for (int64_t j = 0; j < s[3]; ++j)
-          for (int64_t oh = 0; oh < s[4]; ++oh) {
-            int64_t y = oh * g.stride_h - g.pad_h + i * g.dilation_h;
-            for (int64_t ow = 0; ow < s[5]; ++ow) {
-              int64_t x = ow * g.stride_w - g.pad_w + j * g.dilation_w;
-              int64_t col = n * cols.strides[0] + c * cols.strides[1] + i * cols.strides[2] +
-                            j * cols.strides[3] + oh * cols.strides[4] + ow * cols.strides[5];
-              bool inside = y >= 0 && y < h && x >= 0 && x < w;
-              int64_t pix = inside ? n * image.strides[0] + c * image.strides[1] +
-                                         y * image.strides[2] + x * image.strides[3]
-                                   : -1;
-              fn(pix, col);
-            }
-          }
+void for_each_plane(int64_t planes_n, int64_t planes_c, int64_t cost, F&& fn) {
+  parallel_items(planes_n * planes_c, cost, [&](int64_t p) { fn(p / planes_c, p % planes_c); });
+}
+
+// Visits the window rows of one plane: fn(i, j, oh, x_begin, ow_range) for kernel offset
+// (i, j) and output row oh whose input row y is inside the image, with the valid output
+// columns and the input column of the first of them.
+template <class F>
+void for_each_window_row(int64_t h, int64_t w, int64_t oh_count, int64_t ow_count,
+                         const WindowGeometry& g, F&& fn) {
+  for (int64_t i = 0; i < g.kernel_h; ++i) {
+    ValidRange rows = valid_range(oh_count, h, g.stride_h, g.pad_h, i * g.dilation_h);
+    for (int64_t j = 0; j < g.kernel_w; ++j) {
+      ValidRange cols = valid_range(ow_count, w, g.stride_w, g.pad_w, j * g.dilation_w);
+      for (int64_t oh = rows.begin; oh < rows.end; ++oh) {
+        int64_t y = oh * g.stride_h - g.pad_h + i * g.dilation_h;
+        fn(i, j, oh, y, cols);
+      }
+    }
+  }
 }
 
 }  // namespace
 
 void CpuBackend::unfold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) {
+  const Dims& s = out.shape;  // [N, C, kh, kw, OH, OW]
+  const int64_t h = in.shape[2], w = in.shape[3], oh_n = s[4], ow_n = s[5];
+  const Dims &os = out.strides, &is = in.strides;
   CTDL_DISPATCH_ALL(out.dtype, "unfold2d", [&] {
     auto* po = out.ptr<scalar_t>();
     const auto* pi = in.ptr<scalar_t>();
-    for_each_window_element(in, out, g, [&](int64_t pix, int64_t col) {
-      po[col] = pix >= 0 ? pi[pix] : scalar_t(0);
+    for_each_plane(s[0], s[1], s[2] * s[3] * oh_n * ow_n, [&](int64_t n, int64_t c) {
+      scalar_t* plane_out = po + n * os[0] + c * os[1];
+      const scalar_t* plane_in = pi + n * is[0] + c * is[1];
+      // Zero everything, then copy the parts of the windows that lie inside the image.
+      for (int64_t i = 0; i < s[2]; ++i)
+        for (int64_t j = 0; j < s[3]; ++j)
+          for (int64_t oh = 0; oh < oh_n; ++oh)
+            for (int64_t ow = 0; ow < ow_n; ++ow)
+              plane_out[i * os[2] + j * os[3] + oh * os[4] + ow * os[5]] = scalar_t(0);
+      for_each_window_row(h, w, oh_n, ow_n, g,
+                          [&](int64_t i, int64_t j, int64_t oh, int64_t y, ValidRange cols) {
+                            scalar_t* dst = plane_out + i * os[2] + j * os[3] + oh * os[4];
+                            int64_t x0 = cols.begin * g.stride_w - g.pad_w + j * g.dilation_w;
+                            const scalar_t* src = plane_in + y * is[2] + x0 * is[3];
+                            int64_t count = cols.end - cols.begin, step = g.stride_w * is[3];
+                            if (os[5] == 1 && step == 1) {
+                              std::memcpy(dst + cols.begin, src, count * sizeof(scalar_t));
+                            } else {
+                              for (int64_t k = 0; k < count; ++k)
+                                dst[(cols.begin + k) * os[5]] = src[k * step];
+                            }
+                          });
     });
   });
 }
 
 void CpuBackend::fold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) {
+  const Dims& s = in.shape;  // [N, C, kh, kw, OH, OW]
+  const int64_t h = out.shape[2], w = out.shape[3], oh_n = s[4], ow_n = s[5];
+  const Dims &os = out.strides, &is = in.strides;
   CTDL_DISPATCH_ALL(out.dtype, "fold2d", [&] {
     auto* po = out.ptr<scalar_t>();
     const auto* pi = in.ptr<scalar_t>();
-    for_each_window_element(out, in, g, [&](int64_t pix, int64_t col) {
-      if (pix >= 0) po[pix] += pi[col];
+    // Planes of `out` are disjoint, so threads never add into the same element.
+    for_each_plane(s[0], s[1], s[2] * s[3] * oh_n * ow_n, [&](int64_t n, int64_t c) {
+      scalar_t* plane_out = po + n * os[0] + c * os[1];
+      const scalar_t* plane_in = pi + n * is[0] + c * is[1];
+      for_each_window_row(h, w, oh_n, ow_n, g,
+                          [&](int64_t i, int64_t j, int64_t oh, int64_t y, ValidRange cols) {
+                            const scalar_t* src = plane_in + i * is[2] + j * is[3] + oh * is[4];
+                            int64_t x0 = cols.begin * g.stride_w - g.pad_w + j * g.dilation_w;
+                            scalar_t* dst = plane_out + y * os[2] + x0 * os[3];
+                            int64_t count = cols.end - cols.begin, step = g.stride_w * os[3];
+                            for (int64_t k = 0; k < count; ++k)
+                              dst[k * step] += src[(cols.begin + k) * is[5]];
+                          });
     });
+  });
+}
+
+void CpuBackend::max_pool2d(const KernelTensor& out, const KernelTensor& indices,
+                            const KernelTensor& in, const WindowGeometry& g) {
+  const int64_t h = in.shape[2], w = in.shape[3], oh_n = out.shape[2], ow_n = out.shape[3];
+  const Dims &os = out.strides, &is = in.strides, &xs = indices.strides;
+  CTDL_DISPATCH_FLOATING(out.dtype, "max_pool2d", [&] {
+    auto* po = out.ptr<scalar_t>();
+    auto* px = indices.ptr<int64_t>();
+    const auto* pi = in.ptr<scalar_t>();
+    for_each_plane(out.shape[0], out.shape[1], oh_n * ow_n * g.kernel_h * g.kernel_w,
+                   [&](int64_t n, int64_t c) {
+                     const scalar_t* plane = pi + n * is[0] + c * is[1];
+                     for (int64_t oh = 0; oh < oh_n; ++oh)
+                       for (int64_t ow = 0; ow < ow_n; ++ow) {
+                         // The first maximum wins; NaN wins over any number, as in max().
+                         scalar_t best = -std::numeric_limits<scalar_t>::infinity();
+                         int64_t best_at = -1;
+                         for (int64_t i = 0; i < g.kernel_h; ++i) {
+                           int64_t y = oh * g.stride_h - g.pad_h + i * g.dilation_h;
+                           if (y < 0 || y >= h) continue;
+                           for (int64_t j = 0; j < g.kernel_w; ++j) {
+                             int64_t x = ow * g.stride_w - g.pad_w + j * g.dilation_w;
+                             if (x < 0 || x >= w) continue;
+                             scalar_t v = plane[y * is[2] + x * is[3]];
+                             if (best_at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+                               best = v;
+                               best_at = y * w + x;
+                             }
+                           }
+                         }
+                         po[n * os[0] + c * os[1] + oh * os[2] + ow * os[3]] = best;
+                         px[n * xs[0] + c * xs[1] + oh * xs[2] + ow * xs[3]] = best_at;
+                       }
+                   });
   });
 }
 

@@ -12,13 +12,24 @@ Linear::Linear(int64_t in_features, int64_t out_features, LinearOptions o) : Mod
   weight = register_parameter("weight", empty({out_features, in_features}, t));
   if (o.bias) bias = register_parameter("bias", empty({out_features}, t));
   init::pytorch_default_(weight, bias);
+  activation = o.activation;
 }
 
 Tensor Linear::operator()(const Tensor& x) const {
   CTDL_CHECK(x.dim() >= 1 && x.shape().back() == weight.shape()[1], "Linear: expected input [..., ",
              weight.shape()[1], "], got ", x.shape());
   Tensor y = matmul(x, weight.t());
-  return bias.defined() ? y + bias : y;
+  if (bias.defined()) return bias_activation(y, bias, activation);
+  switch (activation) {
+    case Activation::Relu:
+      return relu(y);
+    case Activation::Tanh:
+      return tanh(y);
+    case Activation::Sigmoid:
+      return sigmoid(y);
+    default:
+      return y;
+  }
 }
 
 }  // namespace ctdl::nn

@@ -3,6 +3,7 @@
 //   nn::Linear fc(784, 256);                       // y = x·Wᵀ + b, W [256, 784]
 //   Tensor y = fc(randn({32, 784}));               // [32, 256]
 //   nn::Linear no_bias(3, 3, {.bias = false, .dtype = DType::Float64});
+//   nn::Linear hidden(2, 64, {.activation = Activation::Tanh});   // tanh(x·Wᵀ + b), fused
 //
 // The weight uses PyTorch's layout and default initialization (kaiming_uniform with a = √5,
 // that is U(±1/√fan_in), and the same bound for the bias), so state dicts interchange.
@@ -15,6 +16,9 @@ namespace ctdl::nn {
 
 struct LinearOptions {
   bool bias = true;
+  // Applied to the output in the same pass as the bias (bias_activation): Linear(2, 64,
+  // {.activation = Activation::Tanh}) computes tanh(x·Wᵀ + b).
+  Activation activation = Activation::None;
   std::optional<DType> dtype;  // default float32
   Device device = Device::cpu();
 };
@@ -26,6 +30,7 @@ class Linear : public Module {
 
   Tensor weight;  // [out_features, in_features]
   Tensor bias;    // [out_features], undefined without bias
+  Activation activation = Activation::None;
 };
 
 }  // namespace ctdl::nn

@@ -44,13 +44,14 @@ StepOutput ExplicitRKMethod::step(const Field& f, double t, double h,
   if (!error_weights_.empty()) {
     out.error.resize(state.z.size());
     for (size_t c = 0; c < state.z.size(); ++c) {
-      Tensor acc;
+      TensorList terms;
+      std::vector<double> weights;
       for (size_t j = 0; j < s; ++j) {
         if (error_weights_[j] == 0.0) continue;
-        Tensor term = k[j][c] * (h * error_weights_[j]);
-        acc = acc.defined() ? acc + term : term;
+        terms.push_back(k[j][c]);
+        weights.push_back(h * error_weights_[j]);
       }
-      out.error[c] = acc;
+      out.error[c] = terms.empty() ? zeros_like(state.z[c]) : linear_combination(terms, weights);
     }
   }
   out.stages = std::move(k);

@@ -29,10 +29,14 @@ Tensor pad_indices(int64_t n, int64_t lo, int64_t hi, PadMode mode, Device devic
 
 const char* mode_name(PadMode mode) {
   switch (mode) {
-    case PadMode::Constant: return "constant";
-    case PadMode::Circular: return "circular";
-    case PadMode::Reflect: return "reflect";
-    case PadMode::Replicate: return "replicate";
+    case PadMode::Constant:
+      return "constant";
+    case PadMode::Circular:
+      return "circular";
+    case PadMode::Reflect:
+      return "reflect";
+    case PadMode::Replicate:
+      return "replicate";
   }
   return "?";
 }
@@ -61,24 +65,27 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
     }
     CTDL_CHECK(lo >= 0 && hi >= 0, "pad: negative padding is only allowed in constant mode");
     CTDL_CHECK(n > 0, "pad: cannot pad an empty dimension in ", mode_name(mode), " mode");
-    CTDL_CHECK(mode != PadMode::Reflect || (lo < n && hi < n), "pad: reflect padding (", lo, ", ", hi,
-               ") must be smaller than the dimension size ", n, " (shape ", x.shape(), ")");
-    CTDL_CHECK(mode != PadMode::Circular || (lo <= n && hi <= n), "pad: circular padding (", lo, ", ",
-               hi, ") must not exceed the dimension size ", n, " (shape ", x.shape(), ")");
+    CTDL_CHECK(mode != PadMode::Reflect || (lo < n && hi < n), "pad: reflect padding (", lo, ", ",
+               hi, ") must be smaller than the dimension size ", n, " (shape ", x.shape(), ")");
+    CTDL_CHECK(mode != PadMode::Circular || (lo <= n && hi <= n), "pad: circular padding (", lo,
+               ", ", hi, ") must not exceed the dimension size ", n, " (shape ", x.shape(), ")");
     out = index_select(out, d, pad_indices(n, lo, hi, mode, x.device()));
   }
   return out;
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
-  CTDL_CHECK(x.dim() == 4 && weight.dim() == 4, "conv2d: expected input [N, C, H, W] and weight "
-             "[O, C/groups, kh, kw], got ", x.shape(), " and ", weight.shape());
+  CTDL_CHECK(x.dim() == 4 && weight.dim() == 4,
+             "conv2d: expected input [N, C, H, W] and weight "
+             "[O, C/groups, kh, kw], got ",
+             x.shape(), " and ", weight.shape());
   int64_t n = x.shape()[0], c = x.shape()[1], out_c = weight.shape()[0], g = o.groups;
-  CTDL_CHECK(g > 0 && c % g == 0 && out_c % g == 0 && weight.shape()[1] == c / g,
-             "conv2d: input ", x.shape(), ", weight ", weight.shape(), " and groups ", g,
+  CTDL_CHECK(g > 0 && c % g == 0 && out_c % g == 0 && weight.shape()[1] == c / g, "conv2d: input ",
+             x.shape(), ", weight ", weight.shape(), " and groups ", g,
              " do not fit (need C = weight.shape[1] * groups and O divisible by groups)");
-  CTDL_CHECK(!bias.defined() || (bias.dim() == 1 && bias.shape()[0] == out_c), "conv2d: bias shape ",
-             bias.defined() ? bias.shape() : Dims{}, " does not match ", out_c, " output channels");
+  CTDL_CHECK(!bias.defined() || (bias.dim() == 1 && bias.shape()[0] == out_c),
+             "conv2d: bias shape ", bias.defined() ? bias.shape() : Dims{}, " does not match ",
+             out_c, " output channels");
   int64_t kh = weight.shape()[2], kw = weight.shape()[3];
   Tensor cols = unfold2d(x, o, kh, kw);  // [N, C, kh, kw, OH, OW]
   int64_t oh = cols.shape()[4], ow = cols.shape()[5];
@@ -89,29 +96,21 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   return y;
 }
 
-namespace {
-
-// Windows of x as [N, C, kh*kw, OH, OW], out-of-bounds positions filled with `pad_value`.
-Tensor pool_windows(const Tensor& x, const Pool2dOptions& p, double pad_value, const char* op) {
-  CTDL_CHECK(x.dim() == 4, op, ": expected input [N, C, H, W], got ", x.shape());
-  int64_t sh = p.stride_h ? p.stride_h : p.kernel_h, sw = p.stride_w ? p.stride_w : p.kernel_w;
-  CTDL_CHECK(p.pad_h * 2 <= p.kernel_h && p.pad_w * 2 <= p.kernel_w, op, ": padding ", p.pad_h, "x",
-             p.pad_w, " must be at most half the kernel ", p.kernel_h, "x", p.kernel_w);
-  Tensor padded = pad(x, {p.pad_w, p.pad_w, p.pad_h, p.pad_h}, PadMode::Constant, pad_value);
-  Conv2dOptions window{.stride_h = sh, .stride_w = sw, .dilation_h = p.dilation_h, .dilation_w = p.dilation_w};
-  Tensor cols = unfold2d(padded, window, p.kernel_h, p.kernel_w);
+Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& p) {
+  CTDL_CHECK(x.dim() == 4, "avg_pool2d: expected input [N, C, H, W], got ", x.shape());
+  CTDL_CHECK(p.pad_h * 2 <= p.kernel_h && p.pad_w * 2 <= p.kernel_w, "avg_pool2d: padding ",
+             p.pad_h, "x", p.pad_w, " must be at most half the kernel ", p.kernel_h, "x",
+             p.kernel_w);
+  // The mean over each window of the zero-padded input (unfold2d pads with zeros).
+  Conv2dOptions window{.stride_h = p.stride_h ? p.stride_h : p.kernel_h,
+                       .stride_w = p.stride_w ? p.stride_w : p.kernel_w,
+                       .pad_h = p.pad_h,
+                       .pad_w = p.pad_w,
+                       .dilation_h = p.dilation_h,
+                       .dilation_w = p.dilation_w};
+  Tensor cols = unfold2d(x, window, p.kernel_h, p.kernel_w);
   const Dims& s = cols.shape();
-  return cols.reshape({s[0], s[1], s[2] * s[3], s[4], s[5]});
-}
-
-}  // namespace
-
-Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
-  return amax(pool_windows(x, options, -std::numeric_limits<double>::infinity(), "max_pool2d"), {2});
-}
-
-Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
-  return mean(pool_windows(x, options, 0.0, "avg_pool2d"), {2});
+  return mean(cols.reshape({s[0], s[1], s[2] * s[3], s[4], s[5]}), {2});
 }
 
 namespace {

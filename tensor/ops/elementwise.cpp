@@ -70,10 +70,10 @@ Tensor cos(const Tensor& x) {
   return unary_op("cos", UnaryOp::Cos, x, kInput, [](auto& g, auto& x, auto&, auto&) { return TensorList{-g * sin(x)}; });
 }
 Tensor tanh(const Tensor& x) {
-  return unary_op("tanh", UnaryOp::Tanh, x, kOutput, [](auto& g, auto&, auto& y, auto&) { return TensorList{g * (1.0 - y * y)}; });
+  return unary_op("tanh", UnaryOp::Tanh, x, kOutput, [](auto& g, auto&, auto& y, auto&) { return TensorList{activation_backward(g, y, Activation::Tanh)}; });
 }
 Tensor sigmoid(const Tensor& x) {
-  return unary_op("sigmoid", UnaryOp::Sigmoid, x, kOutput, [](auto& g, auto&, auto& y, auto&) { return TensorList{g * y * (1.0 - y)}; });
+  return unary_op("sigmoid", UnaryOp::Sigmoid, x, kOutput, [](auto& g, auto&, auto& y, auto&) { return TensorList{activation_backward(g, y, Activation::Sigmoid)}; });
 }
 Tensor relu(const Tensor& x) {
   return unary_op("relu", UnaryOp::Relu, x, kInput, [](auto& g, auto& x, auto&, auto&) { return TensorList{where(x > 0.0, g, 0.0)}; });

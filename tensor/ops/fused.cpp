@@ -22,28 +22,38 @@ Tensor axpby(double a, const Tensor& x, double b, const Tensor& y) {
   return linear_combination({x, y}, {a, b});
 }
 
+Tensor activation_backward(const Tensor& grad, const Tensor& y, Activation act) {
+  switch (act) {
+    case Activation::Relu:
+      return where(y > 0.0, grad, 0.0);
+    case Activation::None:
+      return grad;
+    default:
+      break;
+  }
+  const bool is_tanh = act == Activation::Tanh;
+  Tensor out = dispatch::binary(is_tanh ? BinaryOp::TanhBackward : BinaryOp::SigmoidBackward, grad,
+                                y, "activation_backward");
+  if (!autograd::needs_grad(grad, y)) return out;
+  // out = g·(1 − y²) or g·y·(1 − y): linear in g (the same op again), and in y the
+  // derivative −2y·g or (1 − 2y)·g.
+  return autograd::record("activation_backward", out, {grad, y}, {grad, y},
+                          autograd::SaveOutput::No,
+                          [act, is_tanh](const Tensor& gg, const autograd::Saved& s) {
+                            const Tensor &g = s[0], &y = s[1];
+                            Tensor dy = is_tanh ? gg * g * (y * -2.0) : gg * g * (1.0 - y * 2.0);
+                            return TensorList{activation_backward(gg, y, act), dy};
+                          });
+}
+
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act) {
   Tensor y = dispatch::bias_activation(x, bias, act);
   if (!autograd::needs_grad(x, bias)) return y;
-  // The derivative of each activation from its output y, as in relu/tanh/sigmoid.
+  // The gradient through the activation, from its output; the engine sums the bias's share
+  // over the broadcast dims.
   return autograd::record("bias_activation", y, {x, bias}, {}, autograd::SaveOutput::Yes,
                           [act](const Tensor& g, const autograd::Saved& s) {
-                            const Tensor& y = s.output();
-                            Tensor d;
-                            switch (act) {
-                              case Activation::Relu:
-                                d = where(y > 0.0, g, 0.0);
-                                break;
-                              case Activation::Tanh:
-                                d = g * (1.0 - y * y);
-                                break;
-                              case Activation::Sigmoid:
-                                d = g * y * (1.0 - y);
-                                break;
-                              default:
-                                d = g;
-                                break;
-                            }
+                            Tensor d = activation_backward(g, s.output(), act);
                             return TensorList{d, d};
                           });
 }

@@ -8,8 +8,8 @@ namespace ctdl {
 namespace {
 
 WindowGeometry geometry(const Conv2dOptions& o, int64_t kernel_h, int64_t kernel_w) {
-  CTDL_CHECK(kernel_h > 0 && kernel_w > 0 && o.stride_h > 0 && o.stride_w > 0 &&
-                 o.dilation_h > 0 && o.dilation_w > 0 && o.pad_h >= 0 && o.pad_w >= 0,
+  CTDL_CHECK(kernel_h > 0 && kernel_w > 0 && o.stride_h > 0 && o.stride_w > 0 && o.dilation_h > 0 &&
+                 o.dilation_w > 0 && o.pad_h >= 0 && o.pad_w >= 0,
              "unfold2d: invalid window: kernel ", kernel_h, "x", kernel_w, ", stride ", o.stride_h,
              "x", o.stride_w, ", dilation ", o.dilation_h, "x", o.dilation_w, ", padding ", o.pad_h,
              "x", o.pad_w);
@@ -30,12 +30,14 @@ Tensor unfold2d(const Tensor& x, const Conv2dOptions& options, int64_t kernel_h,
 }
 
 Tensor fold2d(const Tensor& cols, const Dims& input_shape, const Conv2dOptions& options) {
-  CTDL_CHECK(cols.dim() == 6 && input_shape.size() == 4,
-             "fold2d: expected columns [N, C, kh, kw, OH, OW] and an input shape [N, C, H, W], got ",
-             cols.shape(), " and ", input_shape);
+  CTDL_CHECK(
+      cols.dim() == 6 && input_shape.size() == 4,
+      "fold2d: expected columns [N, C, kh, kw, OH, OW] and an input shape [N, C, H, W], got ",
+      cols.shape(), " and ", input_shape);
   WindowGeometry g = geometry(options, cols.shape()[2], cols.shape()[3]);
   CTDL_CHECK(cols.shape()[0] == input_shape[0] && cols.shape()[1] == input_shape[1] &&
-                 cols.shape()[4] == g.out_h(input_shape[2]) && cols.shape()[5] == g.out_w(input_shape[3]),
+                 cols.shape()[4] == g.out_h(input_shape[2]) &&
+                 cols.shape()[5] == g.out_w(input_shape[3]),
              "fold2d: columns of shape ", cols.shape(), " do not match input shape ", input_shape);
   Tensor y = dispatch::fold(cols, input_shape, g);
   if (!autograd::needs_grad(cols)) return y;
@@ -43,6 +45,38 @@ Tensor fold2d(const Tensor& cols, const Dims& input_shape, const Conv2dOptions& 
   return autograd::record("fold2d", y, {cols}, {}, autograd::SaveOutput::No,
                           [=](const Tensor& grad, const autograd::Saved&) {
                             return TensorList{unfold2d(grad, options, kh, kw)};
+                          });
+}
+
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& p) {
+  CTDL_CHECK(x.dim() == 4, "max_pool2d: expected input [N, C, H, W], got ", x.shape());
+  CTDL_CHECK(p.kernel_h > 0 && p.kernel_w > 0 && p.stride_h >= 0 && p.stride_w >= 0 &&
+                 p.dilation_h > 0 && p.dilation_w > 0 && p.pad_h >= 0 && p.pad_w >= 0,
+             "max_pool2d: invalid window: kernel ", p.kernel_h, "x", p.kernel_w, ", stride ",
+             p.stride_h, "x", p.stride_w, ", dilation ", p.dilation_h, "x", p.dilation_w,
+             ", padding ", p.pad_h, "x", p.pad_w);
+  CTDL_CHECK(p.pad_h * 2 <= p.kernel_h && p.pad_w * 2 <= p.kernel_w, "max_pool2d: padding ",
+             p.pad_h, "x", p.pad_w, " must be at most half the kernel ", p.kernel_h, "x",
+             p.kernel_w);
+  WindowGeometry g{p.kernel_h,
+                   p.kernel_w,
+                   p.stride_h ? p.stride_h : p.kernel_h,
+                   p.stride_w ? p.stride_w : p.kernel_w,
+                   p.pad_h,
+                   p.pad_w,
+                   p.dilation_h,
+                   p.dilation_w};
+  auto [y, indices] = dispatch::max_pool2d(x, g);
+  if (!autograd::needs_grad(x)) return y;
+  Dims shape = x.shape();
+  // Each output's gradient goes to the element that won its window: a scatter_add through
+  // the indices, which differentiates again (into a gather).
+  return autograd::record("max_pool2d", y, {x}, {indices}, autograd::SaveOutput::No,
+                          [shape](const Tensor& grad, const autograd::Saved& s) {
+                            Tensor plane = zeros({shape[0], shape[1], shape[2] * shape[3]},
+                                                 {.dtype = grad.dtype(), .device = grad.device()});
+                            Tensor flat = scatter_add(plane, 2, s[0].flatten(2), grad.flatten(2));
+                            return TensorList{flat.reshape(shape)};
                           });
 }
 

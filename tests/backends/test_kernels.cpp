@@ -316,6 +316,43 @@ TEST_CASE("fused ops have gradients (gradcheck and gradgradcheck in float64)") {
   }
 }
 
+TEST_CASE(
+    "activation_backward is the gradient through tanh, sigmoid and relu, and differentiates "
+    "again") {
+  manual_seed(4);
+  auto opts = TensorOptions{.dtype = DType::Float64, .requires_grad = true};
+  Tensor g = randn({3, 7}, opts), y = rand({3, 7}, opts) * 1.8 - 0.9;
+  auto gv = g.to_vector<double>(), yv = y.to_vector<double>();
+  std::vector<double> t, s, r;
+  for (size_t i = 0; i < gv.size(); ++i) {
+    t.push_back(gv[i] * (1 - yv[i] * yv[i]));
+    s.push_back(gv[i] * yv[i] * (1 - yv[i]));
+    r.push_back(yv[i] > 0 ? gv[i] : 0.0);
+  }
+  check_close(activation_backward(g, y, Activation::Tanh), t, 1e-15, 1e-15);
+  check_close(activation_backward(g, y, Activation::Sigmoid), s, 1e-15, 1e-15);
+  check_close(activation_backward(g, y, Activation::Relu), r, 0);
+  for (Activation act : {Activation::Tanh, Activation::Sigmoid}) {
+    INFO("activation " << static_cast<int>(act));
+    auto f = [act](const TensorList& v) {
+      return TensorList{activation_backward(v[0], v[1], act)};
+    };
+    CHECK(autograd::gradcheck(f, {g, y}).ok);
+    CHECK(autograd::gradgradcheck(f, {g, y}).ok);
+  }
+  // tanh's third derivative goes through it: d³/dx³ tanh = -2(1 - y²)(1 - 3y²).
+  Tensor x = tensor({0.3, -1.2}, {.dtype = DType::Float64, .requires_grad = true});
+  Tensor d1 = autograd::grad({tanh(x).sum()}, {x}, {}, {.create_graph = true})[0];
+  Tensor d2 = autograd::grad({d1.sum()}, {x}, {}, {.create_graph = true})[0];
+  Tensor d3 = autograd::grad({d2.sum()}, {x})[0];
+  std::vector<double> want;
+  for (double v : x.to_vector<double>()) {
+    double yy = std::tanh(v);
+    want.push_back(-2 * (1 - yy * yy) * (1 - 3 * yy * yy));
+  }
+  check_close(d3, want, 1e-12, 1e-12);
+}
+
 TEST_CASE("fused ops report bad arguments") {
   CHECK_THROWS_WITH(
       linear_combination({ones({2}), ones({3})}, {1.0, 1.0}),

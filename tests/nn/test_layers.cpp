@@ -61,6 +61,30 @@ TEST_CASE("Linear computes x·Wᵀ + b with PyTorch's default initialization bou
   CHECK(no_bias.parameters().size() == 1);
 }
 
+TEST_CASE("Linear's fused activation equals the activation applied to its output", "[nn][layers]") {
+  manual_seed(1);
+  Tensor x = randn({4, 5}, f64);
+  for (Activation act : {Activation::Relu, Activation::Tanh, Activation::Sigmoid}) {
+    for (bool bias : {true, false}) {
+      INFO("activation " << static_cast<int>(act) << ", bias " << bias);
+      nn::Linear fused(5, 3, {.bias = bias, .activation = act, .dtype = DType::Float64});
+      nn::Linear plain(5, 3, {.bias = bias, .dtype = DType::Float64});
+      plain.weight.detach().copy_(fused.weight);
+      if (bias) plain.bias.detach().copy_(fused.bias);
+      Tensor y = plain(x);
+      Tensor expected = act == Activation::Relu   ? relu(y)
+                        : act == Activation::Tanh ? tanh(y)
+                                                  : sigmoid(y);
+      CHECK(allclose(fused(x), expected, 1e-14, 1e-14));
+      // The fused layer's parameter gradients equal the unfused ones.
+      fused(x).square().sum().backward();
+      expected.square().sum().backward();
+      CHECK(allclose(fused.weight.grad(), plain.weight.grad(), 1e-12, 1e-12));
+      if (bias) CHECK(allclose(fused.bias.grad(), plain.bias.grad(), 1e-12, 1e-12));
+    }
+  }
+}
+
 TEST_CASE("Conv2d matches a direct convolution; circular padding wraps", "[nn][layers]") {
   manual_seed(1);
   nn::Conv2d conv(2, 3, 3, {.stride = 2, .padding = 1, .dtype = DType::Float64});

@@ -65,6 +65,8 @@ TEST_CASE("the symplectic adjoint keeps the states, not every stage's graph: les
             backprop = peak_bytes(rk4, ode::Backprop{});
     INFO(n << " rk4 steps: symplectic adjoint " << symplectic << " bytes, backprop " << backprop);
     CHECK(symplectic > 0);
-    CHECK(static_cast<double>(symplectic) < 0.25 * static_cast<double>(backprop));
+    // One state per step against the graph's four stage inputs per step (the fused stage
+    // sums save nothing): about a quarter.
+    CHECK(static_cast<double>(symplectic) < 0.3 * static_cast<double>(backprop));
   }
 }

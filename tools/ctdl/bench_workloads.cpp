@@ -61,10 +61,11 @@ Prepared cnn_step() {
 }
 
 // f(t, z) = W2·tanh(W1·z + b1) + b2, z in R², 64 hidden units.
+// f(z) = W2·tanh(W1·z + b1) + b2; fc1 applies its tanh in the same pass as its bias.
 struct ODEFunc : nn::Module {
-  nn::Linear fc1 = register_module("fc1", nn::Linear(2, 64));
+  nn::Linear fc1 = register_module("fc1", nn::Linear(2, 64, {.activation = Activation::Tanh}));
   nn::Linear fc2 = register_module("fc2", nn::Linear(64, 2));
-  Tensor operator()(double, const Tensor& z) const { return fc2(tanh(fc1(z))); }
+  Tensor operator()(double, const Tensor& z) const { return fc2(fc1(z)); }
 };
 
 // 100 RK4 steps over [0, 1] from a batch of 512, loss = sum of z(1)²; the gradient with

@@ -20,25 +20,37 @@ using Vec = xsimd::batch<T, Arch>;
 template <class Arch, class T>
 using Mask = xsimd::batch_bool<T, Arch>;
 
-// Reads `count` (<= one vector) elements of a run with stride s (0 or 1) starting at i;
-// lanes past count hold `fill`.
+// The partial vector at the end of a run, through a buffer: lanes past count hold `fill`.
 template <class Arch, class T>
-Vec<Arch, T> load(const T* p, int64_t s, int64_t i, int64_t count, T fill = T(0)) {
-  using V = Vec<Arch, T>;
-  if (s == 0) return V(*p);
-  if (count == static_cast<int64_t>(V::size)) return V::load_unaligned(p + i);
-  alignas(64) T buffer[V::size];
-  for (size_t k = 0; k < V::size; ++k) buffer[k] = fill;
-  std::memcpy(buffer, p + i, count * sizeof(T));
-  return V::load_aligned(buffer);
+[[gnu::noinline]] Vec<Arch, T> load_partial(const T* p, int64_t count, T fill) {
+  alignas(64) T buffer[Vec<Arch, T>::size];
+  for (size_t k = 0; k < Vec<Arch, T>::size; ++k) buffer[k] = fill;
+  std::memcpy(buffer, p, count * sizeof(T));
+  return Vec<Arch, T>::load_aligned(buffer);
 }
 
 template <class Arch, class T>
-void store(T* p, int64_t count, const Vec<Arch, T>& v) {
-  if (count == static_cast<int64_t>(Vec<Arch, T>::size)) return v.store_unaligned(p);
+[[gnu::noinline]] void store_partial(T* p, int64_t count, const Vec<Arch, T>& v) {
   alignas(64) T buffer[Vec<Arch, T>::size];
   v.store_aligned(buffer);
   std::memcpy(p, buffer, count * sizeof(T));
+}
+
+// Reads `count` (<= one vector) elements of a run with stride s (0 or 1) starting at i;
+// lanes past count hold `fill`. Always inlined: it sits in every kernel's inner loop.
+template <class Arch, class T>
+[[gnu::always_inline]] inline Vec<Arch, T> load(const T* p, int64_t s, int64_t i, int64_t count,
+                                                T fill = T(0)) {
+  using V = Vec<Arch, T>;
+  if (s == 0) return V(*p);
+  if (count == static_cast<int64_t>(V::size)) return V::load_unaligned(p + i);
+  return load_partial<Arch, T>(p + i, count, fill);
+}
+
+template <class Arch, class T>
+[[gnu::always_inline]] inline void store(T* p, int64_t count, const Vec<Arch, T>& v) {
+  if (count == static_cast<int64_t>(Vec<Arch, T>::size)) return v.store_unaligned(p);
+  store_partial<Arch, T>(p, count, v);
 }
 
 // out[i] = f(i, count) vector by vector over a run of n; the tail is one partial vector.
@@ -177,6 +189,10 @@ void binary(BinaryOp op, T* out, const T* a, int64_t sa, const T* b, int64_t sb,
       return map2<Arch, T>(out, a, sa, b, sb, n, [](V x, V y) { return x / y; });
     case BinaryOp::Pow:
       return pow_scalar(out, a, sa, b, sb, n);
+    case BinaryOp::TanhBackward:
+      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) { return g * (V(1) - y * y); });
+    case BinaryOp::SigmoidBackward:
+      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) { return g * y * (V(1) - y); });
     // NaN in either operand gives NaN, as in the reference kernels and NumPy. (xsimd's != is
     // the ordered comparison on AVX, false for NaN: NaN tests use xsimd::isnan.)
     case BinaryOp::Maximum:
