@@ -114,6 +114,39 @@ void CpuBackend::fold(const KernelTensor& out, const KernelTensor& in, const Win
   });
 }
 
+namespace {
+
+// One plane of max pooling. Geometry is copied into locals: the stores into `indices`
+// (int64) could otherwise alias it and force reloads in the inner loop.
+template <class T>
+void max_pool_plane(T* out, int64_t* indices, int64_t out_row, int64_t out_col, int64_t index_row,
+                    int64_t index_col, const T* in, int64_t in_row, int64_t in_col, int64_t h,
+                    int64_t w, int64_t oh_n, int64_t ow_n, const WindowGeometry g) {
+  for (int64_t oh = 0; oh < oh_n; ++oh) {
+    for (int64_t ow = 0; ow < ow_n; ++ow) {
+      // The first maximum wins; NaN wins over any number, as in max().
+      T best = -std::numeric_limits<T>::infinity();
+      int64_t best_at = -1;
+      for (int64_t i = 0; i < g.kernel_h; ++i) {
+        const int64_t y = oh * g.stride_h - g.pad_h + i * g.dilation_h;
+        if (y < 0 || y >= h) continue;
+        for (int64_t j = 0; j < g.kernel_w; ++j) {
+          const int64_t x = ow * g.stride_w - g.pad_w + j * g.dilation_w;
+          if (x < 0 || x >= w) continue;
+          const T v = in[y * in_row + x * in_col];
+          const bool better = best_at < 0 || v > best || (v != v && best == best);
+          best = better ? v : best;
+          best_at = better ? y * w + x : best_at;
+        }
+      }
+      out[oh * out_row + ow * out_col] = best;
+      indices[oh * index_row + ow * index_col] = best_at;
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::max_pool2d(const KernelTensor& out, const KernelTensor& indices,
                             const KernelTensor& in, const WindowGeometry& g) {
   const int64_t h = in.shape[2], w = in.shape[3], oh_n = out.shape[2], ow_n = out.shape[3];
@@ -124,28 +157,10 @@ void CpuBackend::max_pool2d(const KernelTensor& out, const KernelTensor& indices
     const auto* pi = in.ptr<scalar_t>();
     for_each_plane(out.shape[0], out.shape[1], oh_n * ow_n * g.kernel_h * g.kernel_w,
                    [&](int64_t n, int64_t c) {
-                     const scalar_t* plane = pi + n * is[0] + c * is[1];
-                     for (int64_t oh = 0; oh < oh_n; ++oh)
-                       for (int64_t ow = 0; ow < ow_n; ++ow) {
-                         // The first maximum wins; NaN wins over any number, as in max().
-                         scalar_t best = -std::numeric_limits<scalar_t>::infinity();
-                         int64_t best_at = -1;
-                         for (int64_t i = 0; i < g.kernel_h; ++i) {
-                           int64_t y = oh * g.stride_h - g.pad_h + i * g.dilation_h;
-                           if (y < 0 || y >= h) continue;
-                           for (int64_t j = 0; j < g.kernel_w; ++j) {
-                             int64_t x = ow * g.stride_w - g.pad_w + j * g.dilation_w;
-                             if (x < 0 || x >= w) continue;
-                             scalar_t v = plane[y * is[2] + x * is[3]];
-                             if (best_at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
-                               best = v;
-                               best_at = y * w + x;
-                             }
-                           }
-                         }
-                         po[n * os[0] + c * os[1] + oh * os[2] + ow * os[3]] = best;
-                         px[n * xs[0] + c * xs[1] + oh * xs[2] + ow * xs[3]] = best_at;
-                       }
+                     max_pool_plane<scalar_t>(po + n * os[0] + c * os[1],
+                                              px + n * xs[0] + c * xs[1], os[2], os[3], xs[2],
+                                              xs[3], pi + n * is[0] + c * is[1], is[2], is[3], h, w,
+                                              oh_n, ow_n, g);
                    });
   });
 }
