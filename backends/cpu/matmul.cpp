@@ -1,5 +1,10 @@
-// Reference batched matrix product (i-k-j loop order, so the inner loop streams rows).
+// Batched matrix products on the CPU: the batch dims become a list of operand offsets, and
+// backends/cpu/gemm does the products (packing reads any strides, so transposed, sliced
+// and broadcast operands need no copies here).
+#include <vector>
+
 #include "ctdl/backends/cpu/cpu_backend.h"
+#include "ctdl/backends/cpu/gemm/gemm.h"
 #include "ctdl/backends/cpu/loops.h"
 
 namespace ctdl::cpu {
@@ -8,26 +13,18 @@ void CpuBackend::matmul(const KernelTensor& out, const KernelTensor& a, const Ke
   const int nd = out.shape.size();
   const int64_t m = out.shape[nd - 2], n = out.shape[nd - 1], k = a.shape[nd - 1];
   Dims batch(out.shape.begin(), out.shape.end() - 2);
-  Dims ob(out.strides.begin(), out.strides.end() - 2), ab(a.strides.begin(), a.strides.end() - 2),
-      bb(b.strides.begin(), b.strides.end() - 2);
-  const int64_t om = out.strides[nd - 2], on = out.strides[nd - 1];
-  const int64_t am = a.strides[nd - 2], ak = a.strides[nd - 1];
-  const int64_t bk = b.strides[nd - 2], bn = b.strides[nd - 1];
+  Dims ab(a.strides.begin(), a.strides.end() - 2), bb(b.strides.begin(), b.strides.end() - 2),
+      ob(out.strides.begin(), out.strides.end() - 2);
+  std::vector<int64_t> offsets;
+  offsets.reserve(3 * numel(batch));
+  strided_loop<3>(batch, {&ab, &bb, &ob},
+                  [&](const auto& o) { offsets.insert(offsets.end(), o.begin(), o.end()); });
+  const int64_t count = static_cast<int64_t>(offsets.size() / 3);
   CTDL_DISPATCH_FLOATING(out.dtype, "matmul", [&] {
-    auto* po = out.ptr<scalar_t>();
-    const auto* pa = a.ptr<scalar_t>();
-    const auto* pb = b.ptr<scalar_t>();
-    strided_loop<3>(batch, {&ob, &ab, &bb}, [&](const auto& o) {
-      for (int64_t i = 0; i < m; ++i) {
-        scalar_t* row = po + o[0] + i * om;
-        for (int64_t j = 0; j < n; ++j) row[j * on] = 0;
-        for (int64_t p = 0; p < k; ++p) {
-          scalar_t aip = pa[o[1] + i * am + p * ak];
-          const scalar_t* brow = pb + o[2] + p * bk;
-          for (int64_t j = 0; j < n; ++j) row[j * on] += aip * brow[j * bn];
-        }
-      }
-    });
+    gemm::gemm_batched<scalar_t>(count, offsets.data(), m, n, k,
+                                 {a.ptr<const scalar_t>(), a.strides[nd - 2], a.strides[nd - 1]},
+                                 {b.ptr<const scalar_t>(), b.strides[nd - 2], b.strides[nd - 1]},
+                                 {out.ptr<scalar_t>(), out.strides[nd - 2], out.strides[nd - 1]});
   });
 }
 

@@ -1,0 +1,200 @@
+// Kernels for products too small or too narrow to pay for packing: the neural ODE's
+// [512,2]·[2,64] and [512,64]·[64,2], and the transposed products of their backward pass.
+// Included only by the per-instruction-set files (kernels_*.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "ctdl/backends/cpu/gemm/kernels.h"
+
+namespace ctdl::cpu::gemm {
+
+// Writes an R x (NV vectors) block of results to C, which has `cols` columns left from here
+// (more or fewer than the block). With a unit column stride and whole vectors the stores go
+// straight to C, else through a buffer.
+template <class Arch, class T, int R, int NV>
+inline void store_block(const xsimd::batch<T, Arch> (&acc)[R][NV], int64_t cols, T* c, int64_t c_rs,
+                        int64_t c_cs) {
+  using V = xsimd::batch<T, Arch>;
+  constexpr int W = V::size;
+  if (c_cs == 1 && cols >= NV * W) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int j = 0; j < NV; ++j) acc[r][j].store_unaligned(c + r * c_rs + j * W);
+    return;
+  }
+  alignas(64) T row[NV * W];
+  const int64_t count = cols < NV * W ? cols : NV * W;
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+    for (int j = 0; j < NV; ++j) acc[r][j].store_aligned(row + j * W);
+    for (int64_t j = 0; j < count; ++j) c[r * c_rs + j * c_cs] = row[j];
+  }
+}
+
+// R rows of C, NV vectors wide: the sum over p runs in registers, in order, from zero.
+template <class Arch, class T, int R, int NV>
+inline void rows_block(int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb,
+                       int64_t cols, T* c, int64_t c_rs, int64_t c_cs) {
+  using V = xsimd::batch<T, Arch>;
+  constexpr int W = V::size;
+  V acc[R][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < NV; ++j) acc[r][j] = V(T(0));
+  for (int64_t p = 0; p < k; ++p) {
+    V bv[NV];
+#pragma GCC unroll 16
+    for (int j = 0; j < NV; ++j) bv[j] = V::load_unaligned(b + p * ldb + j * W);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      V ar(a[r * a_rs + p * a_cs]);
+#pragma GCC unroll 16
+      for (int j = 0; j < NV; ++j) acc[r][j] = xsimd::fma(ar, bv[j], acc[r][j]);
+    }
+  }
+  store_block<Arch, T, R, NV>(acc, cols, c, c_rs, c_cs);
+}
+
+template <class Arch, class T, int R>
+inline void rows_block_width(int nv, int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                             int64_t ldb, int64_t cols, T* c, int64_t c_rs, int64_t c_cs) {
+  switch (nv) {
+    case 4:
+      return rows_block<Arch, T, R, 4>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
+    case 3:
+      return rows_block<Arch, T, R, 3>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
+    case 2:
+      return rows_block<Arch, T, R, 2>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
+    default:
+      return rows_block<Arch, T, R, 1>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
+  }
+}
+
+template <class Arch, class T>
+void small_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                int64_t ldb, T* c, int64_t c_rs, int64_t c_cs) {
+  constexpr int W = xsimd::batch<T, Arch>::size;
+  // 4 rows x 4 vectors = 16 accumulators with 32 registers, 4 x 2 with 16.
+  constexpr int max_nv = kVectorBytes<Arch> == 64 ? 4 : 2;
+  const int64_t vectors = (n + W - 1) / W;
+  for (int64_t v0 = 0; v0 < vectors; v0 += max_nv) {
+    const int nv = static_cast<int>(vectors - v0 < max_nv ? vectors - v0 : max_nv);
+    const int64_t j0 = v0 * W, cols = n - j0;
+    const T* bj = b + j0;
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4)
+      rows_block_width<Arch, T, 4>(nv, k, a + i * a_rs, a_rs, a_cs, bj, ldb, cols,
+                                   c + i * c_rs + j0 * c_cs, c_rs, c_cs);
+    for (; i < m; ++i)
+      rows_block_width<Arch, T, 1>(nv, k, a + i * a_rs, a_rs, a_cs, bj, ldb, cols,
+                                   c + i * c_rs + j0 * c_cs, c_rs, c_cs);
+  }
+}
+
+// Where xsimd::haddp(rows) puts the sum of rows[l]: lane l, except in xsimd 8.1's AVX-512
+// float version, which swaps some pairs of lanes. Found once by probing, so a fixed xsimd
+// works as well as the one Debian ships.
+template <class Arch, class T>
+struct HaddpLanes {
+  static constexpr int W = xsimd::batch<T, Arch>::size;
+  int of[W];
+
+  static const HaddpLanes& get() {
+    static const HaddpLanes lanes = [] {
+      using V = xsimd::batch<T, Arch>;
+      V probe[W];
+      for (int l = 0; l < W; ++l) probe[l] = V(T(l));
+      alignas(64) T sums[W];
+      xsimd::haddp(probe).store_aligned(sums);
+      HaddpLanes found{};
+      for (int q = 0; q < W; ++q) found.of[static_cast<int>(sums[q]) / W] = q;
+      return found;
+    }();
+    return lanes;
+  }
+};
+
+// The dot products of W / C rows of A with C columns of B (W = lanes per vector): W vector
+// partial sums, folded into one vector by xsimd::haddp (lane r * C + j holds element
+// (r, j)), then the remaining k % W terms in order.
+template <class Arch, class T, int C>
+inline void dots_block(int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldbt, T* c,
+                       int64_t c_rs, int64_t c_cs) {
+  using V = xsimd::batch<T, Arch>;
+  constexpr int W = V::size, R = W / C;
+  V acc[W];
+#pragma GCC unroll 16
+  for (int l = 0; l < W; ++l) acc[l] = V(T(0));
+  const int64_t kv = k / W * W;
+  for (int64_t p = 0; p < kv; p += W) {
+    V bv[C];
+#pragma GCC unroll 16
+    for (int j = 0; j < C; ++j) bv[j] = V::load_unaligned(bt + j * ldbt + p);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      V av = V::load_unaligned(a + r * lda + p);
+#pragma GCC unroll 16
+      for (int j = 0; j < C; ++j) acc[r * C + j] = xsimd::fma(av, bv[j], acc[r * C + j]);
+    }
+  }
+  alignas(64) T sums[W];
+  xsimd::haddp(acc).store_aligned(sums);
+  const int* lane = HaddpLanes<Arch, T>::get().of;
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < C; ++j) {
+      T s = sums[lane[r * C + j]];
+      for (int64_t p = kv; p < k; ++p) s += a[r * lda + p] * bt[j * ldbt + p];
+      c[r * c_rs + j * c_cs] = s;
+    }
+}
+
+// One row of A against C columns, for the rows left over after the full blocks; its
+// partial sums go through haddp too, next to zeros.
+template <class Arch, class T, int C>
+inline void dots_row(int64_t k, const T* a, const T* bt, int64_t ldbt, T* c, int64_t c_cs) {
+  using V = xsimd::batch<T, Arch>;
+  constexpr int W = V::size;
+  V acc[W];
+#pragma GCC unroll 16
+  for (int l = 0; l < W; ++l) acc[l] = V(T(0));
+  const int64_t kv = k / W * W;
+  for (int64_t p = 0; p < kv; p += W) {
+    V av = V::load_unaligned(a + p);
+#pragma GCC unroll 16
+    for (int j = 0; j < C; ++j)
+      acc[j] = xsimd::fma(av, V::load_unaligned(bt + j * ldbt + p), acc[j]);
+  }
+  alignas(64) T sums[W];
+  xsimd::haddp(acc).store_aligned(sums);
+  const int* lane = HaddpLanes<Arch, T>::get().of;
+  for (int j = 0; j < C; ++j) {
+    T s = sums[lane[j]];
+    for (int64_t p = kv; p < k; ++p) s += a[p] * bt[j * ldbt + p];
+    c[j * c_cs] = s;
+  }
+}
+
+template <class Arch, class T, int C>
+inline void dots_columns(int64_t m, int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+                         T* c, int64_t c_rs, int64_t c_cs) {
+  constexpr int R = xsimd::batch<T, Arch>::size / C;
+  int64_t i = 0;
+  for (; i + R <= m; i += R)
+    dots_block<Arch, T, C>(k, a + i * lda, lda, bt, ldbt, c + i * c_rs, c_rs, c_cs);
+  for (; i < m; ++i) dots_row<Arch, T, C>(k, a + i * lda, bt, ldbt, c + i * c_rs, c_cs);
+}
+
+template <class Arch, class T>
+void small_dots(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* bt, int64_t ldbt,
+                T* c, int64_t c_rs, int64_t c_cs) {
+  int64_t j = 0;
+  for (; j + 2 <= n; j += 2)
+    dots_columns<Arch, T, 2>(m, k, a, lda, bt + j * ldbt, ldbt, c + j * c_cs, c_rs, c_cs);
+  if (j < n) dots_columns<Arch, T, 1>(m, k, a, lda, bt + j * ldbt, ldbt, c + j * c_cs, c_rs, c_cs);
+}
+
+}  // namespace ctdl::cpu::gemm
