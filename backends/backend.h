@@ -45,6 +45,7 @@ enum class BinaryOp : uint8_t {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum,
   TanhBackward,     // a * (1 - b²): the gradient a through tanh, given its output b
   SigmoidBackward,  // a * b * (1 - b): likewise through sigmoid
+  ReluBackward,     // b > 0 ? a : 0: likewise through relu
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,  // bool results
 };
 

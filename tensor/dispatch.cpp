@@ -136,7 +136,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   Dims shape = broadcast_shapes(a.shape(), b.shape(), name);
   DType compute = promote_types(a.dtype(), b.dtype());
   if (op == BinaryOp::Div || op == BinaryOp::Pow || op == BinaryOp::TanhBackward ||
-      op == BinaryOp::SigmoidBackward)
+      op == BinaryOp::SigmoidBackward || op == BinaryOp::ReluBackward)
     compute = to_floating(compute);
   if (op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr) compute = DType::Bool;
   DType out_type = is_comparison(op) ? DType::Bool : compute;

@@ -133,6 +133,8 @@ T apply_binary(BinaryOp op, T a, T b) {
         return a * b * (T(1) - b);
       else
         fail("activation_backward: expected floating operands");
+    case BinaryOp::ReluBackward:
+      return b > T(0) ? a : T(0);
     case BinaryOp::Maximum:
       if constexpr (std::is_floating_point_v<T>) {
         if (std::isnan(a)) return a;

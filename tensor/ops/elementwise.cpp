@@ -76,7 +76,8 @@ Tensor sigmoid(const Tensor& x) {
   return unary_op("sigmoid", UnaryOp::Sigmoid, x, kOutput, [](auto& g, auto&, auto& y, auto&) { return TensorList{activation_backward(g, y, Activation::Sigmoid)}; });
 }
 Tensor relu(const Tensor& x) {
-  return unary_op("relu", UnaryOp::Relu, x, kInput, [](auto& g, auto& x, auto&, auto&) { return TensorList{where(x > 0.0, g, 0.0)}; });
+  // relu(x) > 0 exactly where x > 0, so the rule reads the output.
+  return unary_op("relu", UnaryOp::Relu, x, kOutput, [](auto& g, auto&, auto& y, auto&) { return TensorList{activation_backward(g, y, Activation::Relu)}; });
 }
 Tensor softplus(const Tensor& x) {
   return unary_op("softplus", UnaryOp::Softplus, x, kInput, [](auto& g, auto& x, auto&, auto&) { return TensorList{g * sigmoid(x)}; });

@@ -23,20 +23,21 @@ Tensor axpby(double a, const Tensor& x, double b, const Tensor& y) {
 }
 
 Tensor activation_backward(const Tensor& grad, const Tensor& y, Activation act) {
-  switch (act) {
-    case Activation::Relu:
-      return where(y > 0.0, grad, 0.0);
-    case Activation::None:
-      return grad;
-    default:
-      break;
-  }
-  const bool is_tanh = act == Activation::Tanh;
-  Tensor out = dispatch::binary(is_tanh ? BinaryOp::TanhBackward : BinaryOp::SigmoidBackward, grad,
-                                y, "activation_backward");
+  if (act == Activation::None) return grad;
+  const BinaryOp op = act == Activation::Tanh      ? BinaryOp::TanhBackward
+                      : act == Activation::Sigmoid ? BinaryOp::SigmoidBackward
+                                                   : BinaryOp::ReluBackward;
+  Tensor out = dispatch::binary(op, grad, y, "activation_backward");
   if (!autograd::needs_grad(grad, y)) return out;
-  // out = g·(1 − y²) or g·y·(1 − y): linear in g (the same op again), and in y the
-  // derivative −2y·g or (1 − 2y)·g.
+  // out = g·(1 − y²), g·y·(1 − y) or g·[y > 0]: linear in g (the same op again), and in y
+  // the derivative −2y·g, (1 − 2y)·g or 0.
+  const bool is_tanh = act == Activation::Tanh;
+  if (act == Activation::Relu)
+    return autograd::record(
+        "activation_backward", out, {grad, y}, {y}, autograd::SaveOutput::No,
+        [](const Tensor& gg, const autograd::Saved& s) {
+          return TensorList{activation_backward(gg, s[0], Activation::Relu), Tensor()};
+        });
   return autograd::record("activation_backward", out, {grad, y}, {grad, y},
                           autograd::SaveOutput::No,
                           [act, is_tanh](const Tensor& gg, const autograd::Saved& s) {

@@ -191,6 +191,9 @@ void binary(BinaryOp op, T* out, const T* a, int64_t sa, const T* b, int64_t sb,
       return pow_scalar(out, a, sa, b, sb, n);
     case BinaryOp::TanhBackward:
       return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) { return g * (V(1) - y * y); });
+    case BinaryOp::ReluBackward:
+      return map2<Arch, T>(out, a, sa, b, sb, n,
+                           [](V g, V y) { return xsimd::select(y > V(0), g, V(0)); });
     case BinaryOp::SigmoidBackward:
       return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) { return g * y * (V(1) - y); });
     // NaN in either operand gives NaN, as in the reference kernels and NumPy. (xsimd's != is
