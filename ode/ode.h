@@ -16,7 +16,8 @@
 // scheme.h (the gradient-scheme interface), schemes/ (backprop, backsolve, checkpoint,
 // symplectic, reversible and implicit adjoints, and the discrete-adjoint toolkit),
 // krylov.h and implicit_layers.h (GMRES, Newton, implicit layers), registry.h (solvers and
-// schemes by name, for the lab), lab/ (`ctdl lab`).
+// schemes by name, for the lab), lab/ (`ctdl lab`), sde/ (SDEs: sdeint, solvers, Brownian
+// motion, the stochastic adjoint).
 #pragma once
 
 #include "ctdl/ode/implicit_layers.h"
@@ -31,6 +32,10 @@
 #include "ctdl/ode/schemes/implicit_adjoint.h"
 #include "ctdl/ode/schemes/reversible_adjoint.h"
 #include "ctdl/ode/schemes/symplectic_adjoint.h"
+#include "ctdl/ode/sde/brownian/interval.h"
+#include "ctdl/ode/sde/brownian/path.h"
+#include "ctdl/ode/sde/brownian/virtual_tree.h"
+#include "ctdl/ode/sde/sdeint.h"
 #include "ctdl/ode/solver.h"
 #include "ctdl/ode/solvers/butcher.h"
 #include "ctdl/ode/solvers/explicit_rk.h"
