@@ -122,6 +122,7 @@ Outcome reference(const ProblemSpec& spec, json& description) {
 }  // namespace
 
 std::string run(const std::string& problem_json) {
+  if (is_sde_problem(problem_json)) return run_sde(problem_json);
   ProblemSpec spec = parse_problem(problem_json);
   // Configuration errors in any run are the file's: report them before running anything.
   for (const RunSpec& r : spec.runs) {

@@ -17,8 +17,19 @@
 
 namespace ctdl::ode::lab {
 
-// JSON in, JSON out (two-space indented).
+// JSON in, JSON out (two-space indented). A problem with "kind": "sde" is an SDE problem
+// (run_sde); "kind" "ode" or none, an ODE problem.
 std::string run(const std::string& problem_json);
+// SDE problems (lab/sde_lab.cpp): "system" {"type": "gbm" (mu, sigma), "ou" (theta, mu,
+// sigma), "sine_cosine" (p), "linear_inhomogeneous" (alpha, beta), each a number or one per
+// dimension; or "mlp" with "drift" and "diffusion" MLPs in the ODE lab's weight layout},
+// "noise", "sde_type", "seed", "dt"; runs {"name", "solver", "dt", "grad", "grad_options"}
+// with the SDE solvers' names (ode/sde/registry.h). Every run reports what an ODE run reports
+// plus "brownian_final", W(t_end) - W(t0) per sample and noise dimension: all runs share one
+// Brownian path. The reference is the exact pathwise gradient where the system has a closed
+// form (gbm, sine_cosine, linear_inhomogeneous), else a run at 1/64 of the smallest dt.
+std::string run_sde(const std::string& problem_json);
+bool is_sde_problem(const std::string& problem_json);
 std::string run_file(const std::string& path);
 // A result's runs as a Markdown table: name, solver, scheme, error, NFEs, steps, memory, time.
 std::string markdown_table(const std::string& result_json);

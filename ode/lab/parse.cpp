@@ -183,7 +183,7 @@ ProblemSpec parse_problem(const std::string& text) {
     fail("lab: the problem is not valid JSON: ", e.what());
   }
   Node root(doc, "");
-  root.check_keys({"dtype", "system", "z0", "t", "loss", "runs", "reference", "comment"});
+  root.check_keys({"kind", "dtype", "system", "z0", "t", "loss", "runs", "reference", "comment"});
   ProblemSpec spec;
   std::string dtype = root.has("dtype") ? root.at("dtype").text() : "float64";
   CTDL_CHECK(dtype == "float32" || dtype == "float64",
