@@ -199,6 +199,40 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
   return out;
 }
 
+namespace {
+
+// dst can be written while `other` is read: other broadcasts to dst's shape, its type
+// widens nothing, and it is either dst itself or in other memory.
+bool writable_in_place(const Tensor& dst, const Tensor& other) {
+  if (!is_floating(dst.dtype()) || promote_types(dst.dtype(), other.dtype()) != dst.dtype())
+    return false;
+  if (dst.device() != other.device()) return false;
+  if (broadcast_shapes(dst.shape(), other.shape(), "in-place op") != dst.shape()) return false;
+  bool shares = dst.impl()->storage == other.impl()->storage;
+  return !shares || (dst.offset() == other.offset() && dst.strides() == other.strides() &&
+                     dst.shape() == other.shape());
+}
+
+}  // namespace
+
+bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other) {
+  if (op > BinaryOp::Div || !writable_in_place(dst, other)) return false;
+  if (dst.numel() == 0) return true;
+  Tensor o = cast(other, dst.dtype());
+  backend(dst).binary(op, kernel_arg(dst), kernel_arg(dst), kernel_arg(o, dst.shape()));
+  return true;
+}
+
+bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other) {
+  if (!writable_in_place(dst, other)) return false;
+  if (dst.numel() == 0) return true;
+  Tensor o = cast(other, dst.dtype());
+  KernelTensor terms[2] = {kernel_arg(dst), kernel_arg(o, dst.shape())};
+  double coeffs[2] = {a, b};
+  backend(dst).linear_combination(kernel_arg(dst), terms, coeffs, 2);
+  return true;
+}
+
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act) {
   common_device("bias_activation", {&x, &bias});
   CTDL_CHECK(broadcast_shapes(x.shape(), bias.shape(), "bias_activation") == x.shape(),
@@ -371,11 +405,12 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const WindowGeometry& g) {
   CTDL_CHECK(x.dim() == 4, "max_pool2d: expected input [N, C, H, W], got shape ", x.shape());
   CTDL_CHECK(is_floating(x.dtype()), "max_pool2d: expected a floating input, got ", x.dtype());
   int64_t oh = g.out_h(x.shape()[2]), ow = g.out_w(x.shape()[3]);
-  CTDL_CHECK(oh > 0 && ow > 0, "max_pool2d: the ", g.kernel_h, "x", g.kernel_w, " window (dilation ",
-             g.dilation_h, "x", g.dilation_w, ", padding ", g.pad_h, "x", g.pad_w,
-             ") does not fit in an input of shape ", x.shape());
+  CTDL_CHECK(oh > 0 && ow > 0, "max_pool2d: the ", g.kernel_h, "x", g.kernel_w,
+             " window (dilation ", g.dilation_h, "x", g.dilation_w, ", padding ", g.pad_h, "x",
+             g.pad_w, ") does not fit in an input of shape ", x.shape());
   Dims shape = {x.shape()[0], x.shape()[1], oh, ow};
-  Tensor out = empty(shape, x.dtype(), x.device()), indices = empty(shape, DType::Int64, x.device());
+  Tensor out = empty(shape, x.dtype(), x.device()),
+         indices = empty(shape, DType::Int64, x.device());
   if (out.numel()) backend(x).max_pool2d(kernel_arg(out), kernel_arg(indices), kernel_arg(x), g);
   return {out, indices};
 }

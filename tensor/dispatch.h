@@ -38,6 +38,13 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 // sum_k coeffs[k] * terms[k]: terms broadcast together, promoted to a common floating type.
 Tensor linear_combination(const TensorList& terms, const std::vector<double>& coeffs);
+
+// In-place forms: dst = op(dst, other) and dst = a·dst + b·other in one pass over dst's
+// memory, when that is safe (dst floating, other of a type that needs no wider result and
+// not overlapping dst except as the very same view). They return false, having done
+// nothing, otherwise; the caller then computes out of place and copies.
+bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other);
+bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other);
 // act(x + bias), bias broadcast to x's shape, in their common floating type.
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
 // `dims` are wrapped and sorted (empty = all).

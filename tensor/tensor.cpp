@@ -10,9 +10,7 @@ namespace ctdl {
 
 TensorImpl::~TensorImpl() { autograd::release_node(std::move(grad_fn)); }
 
-int64_t Tensor::size(int64_t dim) const {
-  return impl_->shape[wrap_dim(dim, this->dim(), "size")];
-}
+int64_t Tensor::size(int64_t dim) const { return impl_->shape[wrap_dim(dim, this->dim(), "size")]; }
 
 bool Tensor::is_contiguous() const {
   const Dims& s = shape();
@@ -31,8 +29,7 @@ void* Tensor::raw_data() const {
 
 template <class T>
 T* Tensor::data() const {
-  CTDL_CHECK(dtype() == dtype_of<T>(), "data: the tensor is ", dtype(), ", not ",
-             dtype_of<T>());
+  CTDL_CHECK(dtype() == dtype_of<T>(), "data: the tensor is ", dtype(), ", not ", dtype_of<T>());
   CTDL_CHECK(device().is_cpu(), "data: the tensor is on ", device(), "; call .to(Device::cpu())");
   return static_cast<T*>(raw_data());
 }
@@ -45,14 +42,15 @@ T Tensor::item() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor host = dispatch::cast(dispatch::to_device(*this, Device::cpu()), dtype_of<T>()).contiguous();
+  Tensor host =
+      dispatch::cast(dispatch::to_device(*this, Device::cpu()), dtype_of<T>()).contiguous();
   const T* p = host.data<T>();
   return std::vector<T>(p, p + host.numel());
 }
 
-#define CTDL_INSTANTIATE(T)                            \
-  template T* Tensor::data<T>() const;                 \
-  template T Tensor::item<T>() const;                  \
+#define CTDL_INSTANTIATE(T)            \
+  template T* Tensor::data<T>() const; \
+  template T Tensor::item<T>() const;  \
   template std::vector<T> Tensor::to_vector<T>() const;
 CTDL_INSTANTIATE(float)
 CTDL_INSTANTIATE(double)
@@ -63,10 +61,13 @@ CTDL_INSTANTIATE(bool)
 // ---- autograd --------------------------------------------------------------------------------
 
 Tensor& Tensor::requires_grad_(bool value) {
-  CTDL_CHECK(is_leaf() || value, "requires_grad_: cannot turn off requires_grad on a non-leaf "
+  CTDL_CHECK(is_leaf() || value,
+             "requires_grad_: cannot turn off requires_grad on a non-leaf "
              "tensor; use detach()");
-  CTDL_CHECK(!value || is_floating_point(), "requires_grad_: only floating tensors can require "
-             "gradients, this one is ", dtype());
+  CTDL_CHECK(!value || is_floating_point(),
+             "requires_grad_: only floating tensors can require "
+             "gradients, this one is ",
+             dtype());
   impl_->requires_grad = value;
   return *this;
 }
@@ -76,13 +77,14 @@ void Tensor::retain_grad() {
   if (is_leaf() || impl_->retains_grad) return;
   impl_->retains_grad = true;
   std::weak_ptr<TensorImpl> weak = impl_;
-  grad_fn()->pre_hooks.push_back({impl_->output_nr, [weak](const Tensor& g) {
-    if (auto impl = weak.lock()) {
-      Tensor previous(impl->grad);
-      impl->grad = (previous.defined() ? previous + g.detach() : g.detach()).impl_ptr();
-    }
-    return Tensor();
-  }});
+  grad_fn()->pre_hooks.push_back(
+      {impl_->output_nr, [weak](const Tensor& g) {
+         if (auto impl = weak.lock()) {
+           Tensor previous(impl->grad);
+           impl->grad = (previous.defined() ? previous + g.detach() : g.detach()).impl_ptr();
+         }
+         return Tensor();
+       }});
 }
 
 void Tensor::register_hook(GradHook hook) {
@@ -119,6 +121,7 @@ Tensor& Tensor::fill_(double value) {
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace("add_");
+  if (dispatch::axpby_into(*this, 1.0, alpha, other)) return *this;
   Tensor o = alpha == 1.0 ? other : other * alpha;
   dispatch::copy_into(*this, dispatch::binary(BinaryOp::Add, *this, o, "add_"));
   return *this;
@@ -126,6 +129,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 
 Tensor& Tensor::mul_(const Tensor& other) {
   check_inplace("mul_");
+  if (dispatch::binary_into(BinaryOp::Mul, *this, other)) return *this;
   dispatch::copy_into(*this, dispatch::binary(BinaryOp::Mul, *this, other, "mul_"));
   return *this;
 }
@@ -134,6 +138,7 @@ Tensor& Tensor::mul_(double value) { return mul_(scalar_like(value, *this)); }
 
 Tensor& Tensor::div_(const Tensor& other) {
   check_inplace("div_");
+  if (dispatch::binary_into(BinaryOp::Div, *this, other)) return *this;
   dispatch::copy_into(*this, dispatch::binary(BinaryOp::Div, *this, other, "div_"));
   return *this;
 }
@@ -148,9 +153,15 @@ Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) {
 // ---- method forms ---------------------------------------------------------------------------
 
 Tensor Tensor::sum(const Dims& dims, bool keepdim) const { return ctdl::sum(*this, dims, keepdim); }
-Tensor Tensor::mean(const Dims& dims, bool keepdim) const { return ctdl::mean(*this, dims, keepdim); }
-Tensor Tensor::amax(const Dims& dims, bool keepdim) const { return ctdl::amax(*this, dims, keepdim); }
-Tensor Tensor::amin(const Dims& dims, bool keepdim) const { return ctdl::amin(*this, dims, keepdim); }
+Tensor Tensor::mean(const Dims& dims, bool keepdim) const {
+  return ctdl::mean(*this, dims, keepdim);
+}
+Tensor Tensor::amax(const Dims& dims, bool keepdim) const {
+  return ctdl::amax(*this, dims, keepdim);
+}
+Tensor Tensor::amin(const Dims& dims, bool keepdim) const {
+  return ctdl::amin(*this, dims, keepdim);
+}
 Tensor Tensor::argmax(std::optional<int64_t> dim, bool keepdim) const {
   return ctdl::argmax(*this, dim, keepdim);
 }

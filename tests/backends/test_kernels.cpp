@@ -407,3 +407,30 @@ TEST_CASE("the op database's forward values hold at every SIMD level") {
         }
   });
 }
+
+TEST_CASE("in-place ops write into their tensor, and stay right when the operand overlaps it") {
+  Tensor x = arange(6.0).to(DType::Float32), y = ones({6});
+  const void* storage = x.raw_data();
+  x.add_(y, 2.0);  // one pass, straight into x
+  CHECK(x.raw_data() == storage);
+  CHECK(x.to_vector<double>() == std::vector<double>{2, 3, 4, 5, 6, 7});
+  x.mul_(0.5);
+  CHECK(x.to_vector<double>() == std::vector<double>{1, 1.5, 2, 2.5, 3, 3.5});
+  x.add_(x);  // the operand is the very same view
+  CHECK(x.to_vector<double>() == std::vector<double>{2, 3, 4, 5, 6, 7});
+  // Shifted views of one storage: the result must be as if the operand were read first.
+  Tensor z = arange(6.0).to(DType::Float64);
+  z.narrow(0, 1, 5).add_(z.narrow(0, 0, 5));
+  CHECK(z.to_vector<double>() == std::vector<double>{0, 1, 3, 5, 7, 9});
+  Tensor w = arange(6.0).to(DType::Float64);
+  w.narrow(0, 0, 5).mul_(w.narrow(0, 1, 5));
+  CHECK(w.to_vector<double>() == std::vector<double>{0, 2, 6, 12, 20, 5});
+  // Broadcast operand, transposed destination, and a wider operand type (falls back).
+  Tensor m = zeros({3, 2}).t();
+  m.add_(tensor(std::vector<double>{1.0, 2.0, 3.0}, {3}).to(DType::Float32), -1.0);
+  CHECK(m.contiguous().to_vector<double>() == std::vector<double>{-1, -2, -3, -1, -2, -3});
+  Tensor f = ones({2});
+  f.div_(tensor(std::vector<double>{4.0, 8.0}, {2}, {.dtype = DType::Float64}));
+  CHECK(f.dtype() == DType::Float32);
+  CHECK(f.to_vector<double>() == std::vector<double>{0.25, 0.125});
+}
