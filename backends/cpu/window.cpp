@@ -117,27 +117,50 @@ void CpuBackend::fold(const KernelTensor& out, const KernelTensor& in, const Win
 namespace {
 
 // One plane of max pooling. Geometry is copied into locals: the stores into `indices`
-// (int64) could otherwise alias it and force reloads in the inner loop.
+// (int64) could otherwise alias it and force reloads in the inner loop. Windows that lie
+// wholly inside the image (all of them without padding) skip the bounds checks.
 template <class T>
 void max_pool_plane(T* out, int64_t* indices, int64_t out_row, int64_t out_col, int64_t index_row,
                     int64_t index_col, const T* in, int64_t in_row, int64_t in_col, int64_t h,
                     int64_t w, int64_t oh_n, int64_t ow_n, const WindowGeometry g) {
+  const int64_t kh = g.kernel_h, kw = g.kernel_w, dh = g.dilation_h, dw = g.dilation_w;
+  const ValidRange inner_cols = valid_range(ow_n, w - (kw - 1) * dw, g.stride_w, g.pad_w, 0);
   for (int64_t oh = 0; oh < oh_n; ++oh) {
+    const int64_t y0 = oh * g.stride_h - g.pad_h;
+    const bool rows_inside = y0 >= 0 && y0 + (kh - 1) * dh < h;
     for (int64_t ow = 0; ow < ow_n; ++ow) {
-      // The first maximum wins; NaN wins over any number, as in max().
+      const int64_t x0 = ow * g.stride_w - g.pad_w;
+      // The first maximum wins; the first NaN wins over any number, as in max(). Branch
+      // free (compare-and-move): which element wins is data-dependent, and a mispredicted
+      // branch per window would cost more than the comparisons.
       T best = -std::numeric_limits<T>::infinity();
-      int64_t best_at = -1;
-      for (int64_t i = 0; i < g.kernel_h; ++i) {
-        const int64_t y = oh * g.stride_h - g.pad_h + i * g.dilation_h;
-        if (y < 0 || y >= h) continue;
-        for (int64_t j = 0; j < g.kernel_w; ++j) {
-          const int64_t x = ow * g.stride_w - g.pad_w + j * g.dilation_w;
-          if (x < 0 || x >= w) continue;
-          const T v = in[y * in_row + x * in_col];
-          const bool better = best_at < 0 || v > best || (v != v && best == best);
-          best = better ? v : best;
-          best_at = better ? y * w + x : best_at;
+      int64_t best_at = -1, first_at = -1, nan_at = -1;
+      auto visit = [&](int64_t y, int64_t x) {
+        const T v = in[y * in_row + x * in_col];
+        const int64_t at = y * w + x;
+        best_at = v > best ? at : best_at;
+        best = v > best ? v : best;
+        first_at = first_at < 0 ? at : first_at;
+        nan_at = (v != v) & (nan_at < 0) ? at : nan_at;
+      };
+      if (rows_inside && ow >= inner_cols.begin && ow < inner_cols.end) {
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) visit(y0 + i * dh, x0 + j * dw);
+      } else {
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t y = y0 + i * dh;
+          if (y < 0 || y >= h) continue;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t x = x0 + j * dw;
+            if (x >= 0 && x < w) visit(y, x);
+          }
         }
+      }
+      if (nan_at >= 0) {
+        best = std::numeric_limits<T>::quiet_NaN();
+        best_at = nan_at;
+      } else if (best_at < 0) {  // every element -inf
+        best_at = first_at;
       }
       out[oh * out_row + ow * out_col] = best;
       indices[oh * index_row + ow * index_col] = best_at;

@@ -434,3 +434,25 @@ TEST_CASE("in-place ops write into their tensor, and stay right when the operand
   CHECK(f.dtype() == DType::Float32);
   CHECK(f.to_vector<double>() == std::vector<double>{0.25, 0.125});
 }
+
+TEST_CASE(
+    "max_pool2d: the first maximum wins, NaN wins, and an all -inf window still has a winner") {
+  const double inf = std::numeric_limits<double>::infinity(),
+               nan = std::numeric_limits<double>::quiet_NaN();
+  // One 2x4 plane, two 2x2 windows: [1 3 | nan 0] over [3 2 | 5 -1] and [-inf -inf] ...
+  Tensor x = tensor(std::vector<double>{1, 3, nan, 0, 3, 2, 5, -1}, {1, 1, 2, 4},
+                    {.dtype = DType::Float64});
+  x.requires_grad_();
+  Tensor y = max_pool2d(x, {});
+  auto v = y.to_vector<double>();
+  CHECK(v[0] == 3);
+  CHECK(std::isnan(v[1]));
+  y.sum().backward();
+  // The gradient goes to the first 3 (position 1, not 4) and to the NaN.
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{0, 1, 1, 0, 0, 0, 0, 0});
+  Tensor z = full({1, 1, 2, 2}, -inf, {.dtype = DType::Float64, .requires_grad = true});
+  Tensor pooled = max_pool2d(z, {});
+  CHECK(pooled.item() == -inf);
+  pooled.sum().backward();
+  CHECK(z.grad().to_vector<double>() == std::vector<double>{1, 0, 0, 0});
+}
