@@ -264,6 +264,43 @@ bool small_arithmetic(BinaryOp op, const KernelTensor& out, const KernelTensor& 
   return true;
 }
 
+// out[r, j] = f(a[r, j], b[j]) (or with a and b's roles swapped) where rows are only a few
+// elements long, as in a [512, 2] + bias [2]: run by run that would be one partial vector
+// per row. Instead the short operand is tiled into a buffer covering many rows, and blocks
+// of rows go to run(out, a, b, n) as contiguous runs. False when the layout is not that.
+template <class T, class Run>
+bool tiled_short_rows(const KernelTensor& out, const KernelTensor& a, const KernelTensor& b,
+                      Run&& run) {
+  constexpr int64_t kShort = 16, kBlock = 512;  // row length below which to tile; tile size
+  Layout<3> layout(out.shape, {&out.strides, &a.strides, &b.strides});
+  if (layout.shape.size() != 2 || layout.shape[1] >= kShort) return false;
+  const int64_t rows = layout.shape[0], c = layout.shape[1];
+  auto is = [&](int k, int64_t outer, int64_t inner) {
+    return layout.strides[k][0] == outer && layout.strides[k][1] == inner;
+  };
+  const bool b_short = is(0, c, 1) && is(1, c, 1) && is(2, 0, 1);
+  const bool a_short = is(0, c, 1) && is(1, 0, 1) && is(2, c, 1);
+  if (!a_short && !b_short) return false;
+  const T* full = (b_short ? a : b).template ptr<T>();
+  const T* row = (b_short ? b : a).template ptr<T>();
+  const int64_t block_rows = std::max<int64_t>(1, kBlock / c);
+  T tiled[kBlock + kShort];
+  for (int64_t r = 0; r < block_rows; ++r) std::copy_n(row, c, tiled + r * c);
+  T* po = out.ptr<T>();
+  parallel_chunks(chunk_count(rows, block_rows),
+                  std::max<int64_t>(1, kElementwiseGrain / (block_rows * c)),
+                  [&](int64_t begin, int64_t end) {
+                    for (int64_t k = begin; k < end; ++k) {
+                      const int64_t r0 = k * block_rows, n = std::min(block_rows, rows - r0) * c;
+                      if (b_short)
+                        run(po + r0 * c, full + r0 * c, tiled, n);
+                      else
+                        run(po + r0 * c, tiled, full + r0 * c, n);
+                    }
+                  });
+  return true;
+}
+
 void CpuBackend::binary(BinaryOp op, const KernelTensor& out, const KernelTensor& a,
                         const KernelTensor& b) {
   if (a.dtype == DType::Float32 && small_arithmetic<float>(op, out, a, b)) return;
@@ -290,6 +327,14 @@ void CpuBackend::binary(BinaryOp op, const KernelTensor& out, const KernelTensor
                       });
     } else {
       auto* po = out.ptr<scalar_t>();
+      if constexpr (floating) {
+        bool tiled = tiled_short_rows<scalar_t>(
+            out, a, b, [&](scalar_t* o, const scalar_t* x, const scalar_t* y, int64_t n) {
+              with_simd_arch(
+                  [&](auto arch) { simd::binary<decltype(arch), scalar_t>(op, o, x, 1, y, 1, n); });
+            });
+        if (tiled) return;
+      }
       for_each_run<3>(out.shape, {&out.strides, &a.strides, &b.strides},
                       [&](const auto& o, const auto& s, int64_t n) {
                         if constexpr (floating) {
@@ -369,6 +414,13 @@ void CpuBackend::bias_activation(Activation act, const KernelTensor& out, const 
     auto* po = out.ptr<scalar_t>();
     const auto* pi = in.ptr<scalar_t>();
     const auto* pb = bias.ptr<scalar_t>();
+    bool tiled = tiled_short_rows<scalar_t>(
+        out, in, bias, [&](scalar_t* o, const scalar_t* x, const scalar_t* b, int64_t n) {
+          with_simd_arch([&](auto arch) {
+            simd::bias_activation<decltype(arch), scalar_t>(act, o, x, b, 1, n);
+          });
+        });
+    if (tiled) return;
     for_each_run<3>(out.shape, {&out.strides, &in.strides, &bias.strides},
                     [&](const auto& o, const auto& s, int64_t n) {
                       if (s[0] == 1 && s[1] == 1 && simd_friendly(s[2]))

@@ -456,3 +456,26 @@ TEST_CASE(
   pooled.sum().backward();
   CHECK(z.grad().to_vector<double>() == std::vector<double>{1, 0, 0, 0});
 }
+
+TEST_CASE("short rows broadcast against a long tensor ([1000, 3] + [3]) go through a tiled run") {
+  for_each_level([] {
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (int64_t c : {2, 3, 7, 15}) {
+        INFO("[" << dtype << "] c=" << c);
+        manual_seed(c);
+        Tensor x = randn({1000, c}, {.dtype = dtype}), b = randn({c}, {.dtype = dtype});
+        auto xv = x.to_vector<double>(), bv = b.to_vector<double>();
+        std::vector<double> sum, diff, act;
+        for (int64_t r = 0; r < 1000; ++r)
+          for (int64_t j = 0; j < c; ++j) {
+            sum.push_back(xv[r * c + j] + bv[j]);
+            diff.push_back(bv[j] - xv[r * c + j]);
+            act.push_back(std::tanh(xv[r * c + j] + bv[j]));
+          }
+        double tol = 8 * rel_tol(dtype);
+        check_close(x + b, sum, tol, tol);
+        check_close(b - x, diff, tol, tol);  // the short operand first
+        check_close(bias_activation(x, b, Activation::Tanh), act, tol, tol);
+      }
+  });
+}
