@@ -24,8 +24,10 @@ void release_node(std::shared_ptr<Node>&& node) {
   if (!node) return;
   if (releasing) {
     // Only defer the last reference; dropping any other one cannot cascade.
-    if (node.use_count() == 1) pending_releases.push_back(std::move(node));
-    else node.reset();
+    if (node.use_count() == 1)
+      pending_releases.push_back(std::move(node));
+    else
+      node.reset();
     return;
   }
   releasing = true;
@@ -38,18 +40,19 @@ void release_node(std::shared_ptr<Node>&& node) {
   releasing = false;
 }
 
-AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf)
-    : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
+AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf)
+    : Node("AccumulateGrad"), leaf_(leaf) {}
 
 TensorList AccumulateGrad::apply(TensorList&& grad_outputs) {
   Tensor g = std::move(grad_outputs[0]);
-  if (!g.defined()) return {};
+  std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!g.defined() || !leaf) return {};
   if (!grad_enabled()) g = g.detach();
-  if (!leaf_->grad) {
-    leaf_->grad = g.impl_ptr();
+  if (!leaf->grad) {
+    leaf->grad = g.impl_ptr();
   } else {
-    Tensor previous(leaf_->grad);
-    leaf_->grad = (grad_enabled() ? previous + g : previous.detach() + g).impl_ptr();
+    Tensor previous(leaf->grad);
+    leaf->grad = (grad_enabled() ? previous + g : previous.detach() + g).impl_ptr();
   }
   return {};
 }
@@ -65,9 +68,8 @@ SavedTensor::SavedTensor(const Tensor& tensor, bool is_output) : is_output_(is_o
 Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const char* op) const {
   if (!data_.defined()) return data_;
   CTDL_CHECK(data_.impl()->storage->version() == version_, op,
-             ": a tensor saved for backward was modified in place afterwards (version ",
-             version_, " -> ", data_.impl()->storage->version(),
-             "); use an out-of-place op instead");
+             ": a tensor saved for backward was modified in place afterwards (version ", version_,
+             " -> ", data_.impl()->storage->version(), "); use an out-of-place op instead");
   if (!is_output_) return data_;
   auto alias = std::make_shared<TensorImpl>(*data_.impl());
   alias->requires_grad = requires_grad_;
@@ -78,10 +80,9 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const char* op) c
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   TensorImpl* impl = leaf.impl();
-  if (auto existing = impl->grad_accumulator.lock()) return existing;
-  auto node = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
-  impl->grad_accumulator = node;
-  return node;
+  if (!impl->grad_accumulator)
+    impl->grad_accumulator = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
+  return impl->grad_accumulator;
 }
 
 Edge gradient_edge(const Tensor& t) {

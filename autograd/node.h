@@ -75,14 +75,17 @@ class Node {
 void release_node(std::shared_ptr<Node>&& node);
 
 // The node a leaf's gradient flows into: it adds the incoming gradient to leaf.grad().
+// The leaf owns it (with the hooks registered on the leaf); it refers back to the leaf
+// weakly, so that a gradient whose graph reaches this node (create_graph) makes no cycle.
+// A gradient for a leaf that no longer exists has nowhere to go and is dropped.
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf);
   TensorList apply(TensorList&& grad_outputs) override;
-  const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
+  std::shared_ptr<TensorImpl> leaf() const { return leaf_.lock(); }
 
  private:
-  std::shared_ptr<TensorImpl> leaf_;
+  std::weak_ptr<TensorImpl> leaf_;
 };
 
 // A tensor kept for backward. Inputs are kept as they are; an op's own output is kept as
@@ -106,7 +109,8 @@ class SavedTensor {
 
 // Edge that carries the gradient of `t` into the graph (invalid if t needs no gradient).
 Edge gradient_edge(const Tensor& t);
-// The AccumulateGrad node of a leaf that requires grad (created on first use).
+// The AccumulateGrad node of a leaf that requires grad (created on first use, then owned by
+// the leaf).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
 
 }  // namespace ctdl::autograd

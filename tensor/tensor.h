@@ -45,7 +45,9 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;  // null for leaves
   uint32_t output_nr = 0;                   // which output of grad_fn this is
   std::shared_ptr<TensorImpl> grad;
-  std::weak_ptr<autograd::Node> grad_accumulator;  // leaves only
+  // Leaves only: where their gradients (and hooks) go. The node holds the leaf weakly, so
+  // a gradient kept in .grad with its graph (backward with create_graph) forms no cycle.
+  std::shared_ptr<autograd::Node> grad_accumulator;
 
   ~TensorImpl();  // releases long graphs iteratively (see autograd/node.h)
 };

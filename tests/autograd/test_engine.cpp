@@ -6,7 +6,9 @@ using ctdl::testing::allclose;
 
 namespace {
 
-Tensor scalar(double v) { return scalar_tensor(v, {.dtype = DType::Float64, .requires_grad = true}); }
+Tensor scalar(double v) {
+  return scalar_tensor(v, {.dtype = DType::Float64, .requires_grad = true});
+}
 
 }  // namespace
 
@@ -104,7 +106,8 @@ TEST_CASE("higher-order gradients through create_graph", "[autograd]") {
   Tensor xv = x.detach();
   CHECK(allclose(dy, 3.0 * xv * xv + cos(xv) * xv + sin(xv), 1e-12, 1e-12));
   CHECK(allclose(d2y, 6.0 * xv - sin(xv) * xv + 2.0 * cos(xv), 1e-12, 1e-12));
-  CHECK(allclose(d3y, full({3}, 6.0, {.dtype = DType::Float64}) - cos(xv) * xv - 3.0 * sin(xv), 1e-12, 1e-12));
+  CHECK(allclose(d3y, full({3}, 6.0, {.dtype = DType::Float64}) - cos(xv) * xv - 3.0 * sin(xv),
+                 1e-12, 1e-12));
 }
 
 TEST_CASE("backward on a non-scalar output needs a gradient", "[autograd]") {
@@ -129,7 +132,8 @@ TEST_CASE("no-grad mode records nothing", "[autograd]") {
   CHECK_FALSE(d.requires_grad());
 }
 
-TEST_CASE("in-place ops are refused on tensors in a graph and on modified saved tensors", "[autograd]") {
+TEST_CASE("in-place ops are refused on tensors in a graph and on modified saved tensors",
+          "[autograd]") {
   Tensor w = randn({3}, {.requires_grad = true});
   CHECK_THROWS_WITH(w.add_(ones({3})), Catch::Contains("add_") && Catch::Contains("requires grad"));
   {
@@ -147,12 +151,18 @@ TEST_CASE("retain_grad and hooks", "[autograd]") {
   Tensor h = x * 3.0;
   h.retain_grad();
   Tensor doubled;
-  h.register_hook([&](const Tensor& g) { doubled = g * 2.0; return doubled; });
+  h.register_hook([&](const Tensor& g) {
+    doubled = g * 2.0;
+    return doubled;
+  });
   (h * h).sum().backward();
-  CHECK(allclose(h.grad(), 2.0 * h.detach()));           // retained before the hook ran
+  CHECK(allclose(h.grad(), 2.0 * h.detach()));              // retained before the hook ran
   CHECK(allclose(x.grad(), 3.0 * 2.0 * 2.0 * h.detach()));  // the hook doubled what flowed on
   Tensor seen;
-  x.register_hook([&](const Tensor& g) { seen = g; return Tensor(); });
+  x.register_hook([&](const Tensor& g) {
+    seen = g;
+    return Tensor();
+  });
   x.zero_grad();
   (x * 5.0).sum().backward();
   CHECK(allclose(seen, full({3}, 5.0, {.dtype = DType::Float64})));
@@ -171,11 +181,13 @@ TEST_CASE("a graph of a million nodes backpropagates and frees without recursion
   SUCCEED();
 }
 
-TEST_CASE("releasing graphs frees their memory: 1000 training steps leave allocations unchanged", "[autograd]") {
+TEST_CASE("releasing graphs frees their memory: 1000 training steps leave allocations unchanged",
+          "[autograd]") {
   Generator gen(3);
   Tensor w1 = randn({4, 16}, {.dtype = DType::Float64}, &gen).requires_grad_();
   Tensor w2 = randn({16, 1}, {.dtype = DType::Float64}, &gen).requires_grad_();
-  Tensor x = randn({32, 4}, {.dtype = DType::Float64}, &gen), target = randn({32, 1}, {.dtype = DType::Float64}, &gen);
+  Tensor x = randn({32, 4}, {.dtype = DType::Float64}, &gen),
+         target = randn({32, 1}, {.dtype = DType::Float64}, &gen);
   auto step = [&] {
     Tensor loss = square(matmul(tanh(matmul(x, w1)), w2) - target).mean();
     loss.backward();
@@ -225,7 +237,9 @@ TEST_CASE("custom functions", "[autograd]") {
   autograd::apply(std::make_shared<Cube>(), {x})[0].sum().backward();
   CHECK(allclose(x.grad(), 3.0 * x.detach() * x.detach()));
   // gradcheck through the custom function, and through its backward (it uses saved inputs)
-  auto f = [](const TensorList& in) { return TensorList{autograd::apply(std::make_shared<Cube>(), in)[0]}; };
+  auto f = [](const TensorList& in) {
+    return TensorList{autograd::apply(std::make_shared<Cube>(), in)[0]};
+  };
   CHECK(autograd::gradcheck(f, {x}).ok);
   CHECK(autograd::gradgradcheck(f, {x}).ok);
 }
@@ -238,9 +252,91 @@ TEST_CASE("gradcheck catches a wrong backward rule", "[autograd]") {
     }
     TensorList backward(const TensorList& g) override { return {g[0] * saved()[0] * 2.1}; }
   };
-  auto f = [](const TensorList& in) { return TensorList{autograd::apply(std::make_shared<WrongSquare>(), in)[0]}; };
+  auto f = [](const TensorList& in) {
+    return TensorList{autograd::apply(std::make_shared<WrongSquare>(), in)[0]};
+  };
   Tensor x = randn({3}, {.dtype = DType::Float64, .requires_grad = true});
   autograd::GradcheckResult r = autograd::gradcheck(f, {x});
   CHECK_FALSE(r.ok);
   CHECK_THAT(r.message, Catch::Contains("mismatch"));
+}
+
+TEST_CASE("gradgradcheck catches a rule that is right once but not twice", "[autograd]") {
+  // The first derivative is right, but the rule reads x through a detached copy, so the
+  // derivative of the rule with respect to x (6 v x) is lost.
+  struct DetachedCube : autograd::CustomFunction {
+    TensorList forward(const TensorList& in) override {
+      save_for_backward({in[0]});
+      return {in[0] * in[0] * in[0]};
+    }
+    TensorList backward(const TensorList& g) override {
+      Tensor x = saved()[0].detach();
+      return {g[0] * 3.0 * x * x};
+    }
+  };
+  auto f = [](const TensorList& in) {
+    return TensorList{autograd::apply(std::make_shared<DetachedCube>(), in)[0]};
+  };
+  Tensor x = tensor({0.5, -1.5, 2.0}, {.dtype = DType::Float64, .requires_grad = true});
+  CHECK(autograd::gradcheck(f, {x}).ok);
+  autograd::GradcheckResult r = autograd::gradgradcheck(f, {x});
+  CHECK_FALSE(r.ok);
+  CHECK_THAT(r.message, Catch::Contains("gradgradcheck") && Catch::Contains("mismatch"));
+}
+
+TEST_CASE("a hook on a fresh leaf survives until the leaf is used", "[autograd]") {
+  Tensor x = tensor({1.0, 2.0}, {.dtype = DType::Float64, .requires_grad = true});
+  int calls = 0;
+  x.register_hook([&](const Tensor& g) {
+    ++calls;
+    return g * 10.0;
+  });
+  (x * x).sum().backward();
+  CHECK(calls == 1);
+  CHECK(allclose(x.grad(), tensor({20.0, 40.0}, {.dtype = DType::Float64})));
+}
+
+TEST_CASE("backward with create_graph leaves no cycle through .grad", "[autograd]") {
+  // x.grad holds a graph that reaches x's own AccumulateGrad node; it must not keep x alive.
+  MemoryStats before = memory_stats();
+  {
+    Tensor x = randn({1000}, {.dtype = DType::Float64, .requires_grad = true});
+    pow(x, 3.0).sum().backward({}, false, /*create_graph=*/true);
+    CHECK(x.grad().requires_grad());
+    // The gradient is differentiable: d/dx sum(3 x^2) = 6 x.
+    TensorList h = autograd::grad({x.grad().sum()}, {x});
+    CHECK(allclose(h[0], 6.0 * x.detach(), 1e-12, 1e-12));
+  }
+  CHECK(memory_stats().live_allocations == before.live_allocations);
+  CHECK(memory_stats().live_bytes == before.live_bytes);
+}
+
+TEST_CASE("a gradient whose leaf is gone is dropped", "[autograd]") {
+  MemoryStats before = memory_stats();
+  Tensor y;
+  {
+    Tensor x = randn({3}, {.dtype = DType::Float64, .requires_grad = true});
+    y = (x + 1.0).sum();  // add saves nothing: only the graph refers to x's node
+  }
+  y.backward();  // nowhere to accumulate (a sanitizer build checks no freed memory is read)
+  y = Tensor();
+  CHECK(memory_stats().live_allocations == before.live_allocations);
+}
+
+TEST_CASE("a deep graph with fan-in: grad() and backward agree with the closed form",
+          "[autograd]") {
+  // y_{k+1} = y_k * c + x (two nodes a step): x feeds every step, so its node receives
+  // 200,000 gradients, summed in the engine's buffer.
+  Tensor x = scalar(0.5);
+  const int n = 200'000;
+  const double c = 0.99999;
+  Tensor y = x;
+  for (int i = 1; i < n; ++i) y = y * c + x;
+  // y = x (1 + c + ... + c^(n-1)), so dy/dx = (1 - c^n) / (1 - c).
+  double expected = (1.0 - std::pow(c, n)) / (1.0 - c);
+  CHECK(y.item() == Approx(0.5 * expected).epsilon(1e-9));
+  CHECK(autograd::grad({y}, {x}, {}, {.retain_graph = true})[0].item() ==
+        Approx(expected).epsilon(1e-9));
+  y.backward();
+  CHECK(x.grad().item() == Approx(expected).epsilon(1e-9));
 }
