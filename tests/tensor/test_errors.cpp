@@ -1,4 +1,7 @@
 // Bad input throws ctdl::Error naming the op and the values at fault.
+#include <functional>
+#include <type_traits>
+
 #include "helpers.h"
 
 using namespace ctdl;
@@ -8,7 +11,8 @@ TEST_CASE("shape mismatches name the op and the shapes", "[errors]") {
   CHECK_THROWS_WITH_ALL(matmul(ones({2, 3}), ones({4, 5})), "matmul", "[2, 3]", "[4, 5]");
   CHECK_THROWS_WITH_ALL(ones({6}).reshape({4, -1}), "reshape", "[4, -1]", "6 elements");
   CHECK_THROWS_WITH_ALL(cat({ones({2, 3}), ones({2, 4})}, 0), "cat", "[2, 4]", "[2, 3]");
-  CHECK_THROWS_WITH_ALL(conv2d(ones({1, 3, 5, 5}), ones({4, 2, 3, 3})), "conv2d", "[1, 3, 5, 5]", "[4, 2, 3, 3]");
+  CHECK_THROWS_WITH_ALL(conv2d(ones({1, 3, 5, 5}), ones({4, 2, 3, 3})), "conv2d", "[1, 3, 5, 5]",
+                        "[4, 2, 3, 3]");
   CHECK_THROWS_WITH_ALL(ones({3}).expand({2, 4}), "expand", "[3]", "[2, 4]");
 }
 
@@ -17,7 +21,8 @@ TEST_CASE("dimension and index errors name the range", "[errors]") {
   CHECK_THROWS_WITH_ALL(ones({2, 3}).select(0, 5), "select", "index 5", "size 2");
   CHECK_THROWS_WITH_ALL(index_select(ones({2, 3}), 1, tensor(std::vector<int64_t>{0, 3}, {2})),
                         "index_select", "index 3", "size 3");
-  CHECK_THROWS_WITH_ALL(gather(ones({2, 3}), 1, tensor(std::vector<int64_t>{0, -1}, {2, 1})), "gather", "-1");
+  CHECK_THROWS_WITH_ALL(gather(ones({2, 3}), 1, tensor(std::vector<int64_t>{0, -1}, {2, 1})),
+                        "gather", "-1");
   CHECK_THROWS_WITH_ALL(ones({2}).permute({0, 0}), "permute");
   CHECK_THROWS_WITH_ALL(amax(zeros({0, 3}), {0}), "amax", "zero-size");
 }
@@ -25,7 +30,8 @@ TEST_CASE("dimension and index errors name the range", "[errors]") {
 TEST_CASE("dtype errors name the dtypes", "[errors]") {
   CHECK_THROWS_WITH_ALL(index_select(ones({2}), 0, ones({1})), "index_select", "int64", "float32");
   CHECK_THROWS_WITH_ALL(where(ones({2}), ones({2}), ones({2})), "where", "bool", "float32");
-  CHECK_THROWS_WITH_ALL(ones({2}, {.dtype = DType::Int64}).requires_grad_(), "requires_grad_", "int64");
+  CHECK_THROWS_WITH_ALL(ones({2}, {.dtype = DType::Int64}).requires_grad_(), "requires_grad_",
+                        "int64");
   CHECK_THROWS_WITH_ALL(ones({2}).data<double>(), "data", "float32", "float64");
 }
 
@@ -43,4 +49,30 @@ TEST_CASE("mixing devices is refused", "[errors]") {
   CHECK_THROWS_WITH_ALL(cat({ones({0}), on_gpu}), "cat", "cuda:0");
   if (!device_available(Device::cuda(0)))
     CHECK_THROWS_WITH_ALL(ones({2}).to(Device::cuda(0)), "cuda");
+}
+
+TEST_CASE("errors are std::exceptions whose message starts with the op", "[errors]") {
+  STATIC_REQUIRE(std::is_base_of_v<std::exception, ctdl::Error>);
+  auto message = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "(nothing thrown)";
+  };
+  Tensor x = ones({3}, {.requires_grad = true});
+  CHECK_THAT(message([] { (void)(ones({2, 3}) + ones({4})); }), Catch::StartsWith("add: "));
+  CHECK_THAT(message([] { (void)(ones({2, 3}) * ones({4})); }), Catch::StartsWith("mul: "));
+  CHECK_THAT(message([] {
+               (void)matmul(ones({2, 3}), ones({4, 5}));
+             }),
+             Catch::StartsWith("matmul: "));
+  CHECK_THAT(message([] { (void)ones({6}).reshape({4, -1}); }), Catch::StartsWith("reshape: "));
+  CHECK_THAT(message([] { (void)ones({2, 3}).select(0, 5); }), Catch::StartsWith("select: "));
+  CHECK_THAT(message([] {
+               (void)cat({ones({2, 3}), ones({2, 4})}, 0);
+             }),
+             Catch::StartsWith("cat: "));
+  CHECK_THAT(message([&] { (x * 2.0).backward(); }), Catch::StartsWith("backward: "));
 }

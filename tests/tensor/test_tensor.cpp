@@ -1,5 +1,9 @@
 // Tensor basics: views, copies, dtypes, factories, printing, in-place ops.
+#include <algorithm>
+#include <functional>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "helpers.h"
 
@@ -32,9 +36,9 @@ TEST_CASE("reshape copies only when it must", "[tensor]") {
   Tensor x = randn({4, 6});
   CHECK(x.reshape({2, 12}).raw_data() == x.raw_data());
   CHECK(x.reshape({24}).raw_data() == x.raw_data());
-  Tensor t = x.t();  // [6, 4], not contiguous
+  Tensor t = x.t();                                        // [6, 4], not contiguous
   CHECK(t.reshape({6, 2, 2}).raw_data() == x.raw_data());  // splitting a dim is still a view
-  Tensor flat = t.reshape({24});                            // merging transposed dims is not
+  Tensor flat = t.reshape({24});                           // merging transposed dims is not
   CHECK(flat.raw_data() != x.raw_data());
   CHECK(allclose(flat, t.contiguous().view({24})));
   CHECK_THROWS_WITH(t.view({24}), Catch::Contains("view") && Catch::Contains("reshape"));
@@ -59,10 +63,10 @@ TEST_CASE("dtype promotion follows the written rules", "[tensor]") {
   CHECK((f32 + f64).dtype() == DType::Float64);
   CHECK((f32 + i64).dtype() == DType::Float32);
   CHECK((i64 + b).dtype() == DType::Int64);
-  CHECK((f32 * 2.0).dtype() == DType::Float32);   // a scalar never widens
-  CHECK((i64 * 2.0).dtype() == DType::Int64);     // an integral scalar keeps int64
-  CHECK((i64 * 2.5).dtype() == DType::Float32);   // a fractional scalar makes it floating
-  CHECK((i64 / i64).dtype() == DType::Float32);   // true division
+  CHECK((f32 * 2.0).dtype() == DType::Float32);  // a scalar never widens
+  CHECK((i64 * 2.0).dtype() == DType::Int64);    // an integral scalar keeps int64
+  CHECK((i64 * 2.5).dtype() == DType::Float32);  // a fractional scalar makes it floating
+  CHECK((i64 / i64).dtype() == DType::Float32);  // true division
   CHECK(exp(i64).dtype() == DType::Float32);
   CHECK((f32 < f64).dtype() == DType::Bool);
   CHECK(argmax(f32).dtype() == DType::Int64);
@@ -99,8 +103,9 @@ TEST_CASE("printing shows values, shape, dtype and device", "[tensor]") {
         "        [ 0.0000,  3.2500]], shape=[2, 2], dtype=float32, device=cpu)");
   std::ostringstream out2;
   out2 << arange(3) << " " << (ones({2}, {.requires_grad = true}) * 2.0);
-  CHECK(out2.str() == "tensor([0, 1, 2], shape=[3], dtype=int64, device=cpu) "
-                      "tensor([2.0000, 2.0000], shape=[2], dtype=float32, device=cpu, grad_fn=<mul>)");
+  CHECK(out2.str() ==
+        "tensor([0, 1, 2], shape=[3], dtype=int64, device=cpu) "
+        "tensor([2.0000, 2.0000], shape=[2], dtype=float32, device=cpu, grad_fn=<mul>)");
   std::ostringstream big;
   big << zeros({2000});
   CHECK(big.str().find("...") != std::string::npos);
@@ -146,4 +151,98 @@ TEST_CASE("numerically stable formulas", "[tensor]") {
   CHECK(std::isinf(logsumexp(neg_inf).item()));
   // Float32 sums accumulate in double: a million ones and 0.1s add up exactly enough.
   CHECK(full({1000000}, 0.1).sum().item() == Approx(100000.0).epsilon(1e-6));
+}
+
+TEST_CASE("promotion for every pair of dtypes, with values", "[tensor]") {
+  using D = DType;
+  const D types[] = {D::Bool, D::Int64, D::Float32, D::Float64};
+  // The table of tensor/dtype.h written out: row a, column b, in the order above.
+  const D expected[4][4] = {{D::Bool, D::Int64, D::Float32, D::Float64},
+                            {D::Int64, D::Int64, D::Float32, D::Float64},
+                            {D::Float32, D::Float32, D::Float32, D::Float64},
+                            {D::Float64, D::Float64, D::Float64, D::Float64}};
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      INFO(types[i] << " with " << types[j]);
+      Tensor a = tensor({1.0, 0.0, 1.0}, {.dtype = types[i]});
+      Tensor b = tensor({1.0, 1.0, 0.0}, {.dtype = types[j]});
+      CHECK(promote_types(types[i], types[j]) == expected[i][j]);
+      Tensor s = a * b, c = a < b;
+      CHECK(s.dtype() == expected[i][j]);
+      CHECK(s.to_vector<double>() == std::vector<double>{1, 0, 0});
+      CHECK(c.dtype() == D::Bool);
+      CHECK(c.to_vector<double>() == std::vector<double>{0, 1, 0});
+      if (types[i] != D::Bool || types[j] != D::Bool) {
+        Tensor d = a - b;
+        CHECK(d.dtype() == expected[i][j]);
+        CHECK(d.to_vector<double>() == std::vector<double>{0, -1, 1});
+      }
+    }
+  }
+  // Scalars: never widen a tensor of their kind; a fractional one makes integers float32.
+  Tensor b = tensor(std::vector<bool>{true, false}, {2});
+  Tensor i = tensor(std::vector<int64_t>{7, -2}, {2});
+  Tensor f64 = tensor({0.5, 1.5}, {.dtype = D::Float64});
+  CHECK((b + 3.0).dtype() == D::Int64);
+  CHECK((b + 3.0).to_vector<int64_t>() == std::vector<int64_t>{4, 3});
+  CHECK((b * 2.5).dtype() == D::Float32);
+  CHECK((b * 2.5).to_vector<double>() == std::vector<double>{2.5, 0});
+  CHECK((i + 3.0).to_vector<int64_t>() == std::vector<int64_t>{10, 1});
+  CHECK((i * 0.5).to_vector<double>() == std::vector<double>{3.5, -1});
+  CHECK((i / tensor(std::vector<int64_t>{2, 4}, {2})).to_vector<double>() ==
+        std::vector<double>{3.5, -0.5});
+  CHECK((f64 * 2.0).dtype() == D::Float64);
+  CHECK((f64 * 0.1).to_vector<double>() ==
+        std::vector<double>{0.5 * 0.1, 1.5 * 0.1});  // no float32 rounding
+  CHECK((i < 2.5).to_vector<double>() == std::vector<double>{0, 1});
+  CHECK(mean(i).dtype() == D::Float32);
+  CHECK(mean(i).item() == 2.5);
+  CHECK(sqrt(tensor(std::vector<int64_t>{4, 9}, {2})).to_vector<double>() ==
+        std::vector<double>{2, 3});
+}
+
+TEST_CASE("every view op aliases its input and writes through", "[tensor]") {
+  auto views_of = [](const Tensor& x) {
+    return std::vector<std::pair<std::string, Tensor>>{
+        {"view", x.view({6, 4})},
+        {"reshape", x.reshape({3, 8})},
+        {"permute", x.permute({2, 0, 1})},
+        {"transpose", x.transpose(0, 2)},
+        {"mT", x.mT()},
+        {"narrow", x.narrow(2, 1, 2)},
+        {"slice", x.slice(2, 0, 4, 3)},
+        {"select", x.select(1, 2)},
+        {"expand", x.unsqueeze(0).expand({5, 2, 3, 4})},
+        {"squeeze", x.unsqueeze(1).squeeze()},
+        {"squeeze(dim)", x.unsqueeze(3).squeeze(3)},
+        {"unsqueeze", x.unsqueeze(-1)},
+        {"flatten", x.flatten()},
+        {"detach", x.detach()}};
+  };
+  auto make = [] { return arange(0, 24, 1, {.dtype = DType::Float64}).reshape({2, 3, 4}); };
+  const size_t count = views_of(make()).size();
+  for (size_t k = 0; k < count; ++k) {
+    Tensor x = make();
+    auto [name, v] = views_of(x)[k];
+    INFO(name);
+    CHECK(v.impl()->storage == x.impl()->storage);
+    // The elements v shows, by value (x holds 0..23, so values name positions).
+    std::vector<double> shown = v.to_vector<double>();
+    std::sort(shown.begin(), shown.end());
+    shown.erase(std::unique(shown.begin(), shown.end()), shown.end());
+    {
+      autograd::NoGradGuard no_grad;
+      v.fill_(-1.0);
+    }
+    std::vector<double> after = x.to_vector<double>();
+    for (int64_t i = 0; i < 24; ++i) {
+      bool in_view = std::binary_search(shown.begin(), shown.end(), static_cast<double>(i));
+      CHECK(after[i] == (in_view ? -1.0 : static_cast<double>(i)));
+    }
+  }
+  // Copies do not alias.
+  Tensor x = randn({2, 3});
+  CHECK(x.clone().impl()->storage != x.impl()->storage);
+  CHECK(x.t().contiguous().impl()->storage != x.impl()->storage);
+  CHECK(x.expand({4, 2, 3}).reshape({8, 3}).impl()->storage != x.impl()->storage);
 }
