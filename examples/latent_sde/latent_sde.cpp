@@ -5,18 +5,21 @@
 //   build/bin/ctdl run latent-sde --set model=ode      # the latent ODE baseline
 //
 // The model, read top to bottom below:
-//   encoder          a GRU over the first three frames (backwards) gives q(z0) and a context
-//                    vector ctx: the only frames the model sees, in training as at test time
+//   encoder          a GRU over the first three frames (backwards) gives q(z0) and, with
+//                    context > 0, a context vector ctx: the only frames the model sees, in
+//                    training as at test time
 //   posterior        dz = f(z, ctx) dt + g(z)∘dW       prior  dz = h(z) dt + g(z)∘dW
 //   g                one small network per latent dimension (diagonal noise, shared)
 //   KL               ∫ ½|(f - h)/g|² dt, carried as an extra state of the same SDE, plus
 //                    KL(q(z0) ‖ p(z0))
-//   likelihood       Gaussian around a linear decoding of z(t_i), learned scale per angle
-// Training maximizes the ELBO over the training sequences. The test MSE is the paper's
-// measure: from the first three frames, the posterior SDE (it conditions on nothing else)
-// predicts the other 297, and the squared error in the data's units is averaged over frames,
-// angles, sequences and 50 samples. test_mse_prior does the same with the prior's drift. The
-// latent ODE baseline (model=ode) swaps the SDE for dz = f(z, ctx) dt and drops the path KL.
+//   likelihood       Gaussian around a linear decoding of z(t_i), noise 0.5 (normalized units)
+// Training maximizes the ELBO on random windows of the training sequences, 100 frames at
+// first and the whole 300 by mid-training. The test MSE is the paper's measure: from the first
+// three frames, the posterior SDE (it conditions on nothing else) predicts the other 297, and
+// the squared error in the data's units is averaged over frames, angles, sequences and 50
+// samples (test_mse_of_mean: the error of the samples' mean). The latent ODE baseline
+// (model=ode) swaps the SDE for dz = f(z, ctx) dt and drops the path KL. What differs from
+// the paper and why (fixed observation noise, no context, the windows) is in README.md here.
 #include <cmath>
 #include <iostream>
 
@@ -34,28 +37,47 @@ namespace {
 
 struct LatentSdeConfig {
   std::string model = "sde";  // "sde", or "ode": the latent ODE baseline
-  int64_t iterations = 2000;  // full-batch steps over the 16 training sequences
+  int64_t iterations = 3000;  // steps, each on one window of every training sequence
   double lr = 0.01;
   double lr_decay = 0.999;  // per iteration
   int64_t latent = 6;
-  int64_t context = 3;
+  int64_t context = 0;  // the paper's posterior takes one (3); see README.md
   int64_t hidden = 30;
   int64_t encoder_hidden = 25;
   double frame_dt = 0.05;  // time between frames
   int64_t steps_per_frame = 1;
   std::string solver = "midpoint";          // an SDE solver for Stratonovich SDEs
   std::string grad = "stochastic_adjoint";  // or backprop, reversible_adjoint (reversible_heun)
-  double obs_std = 0.3;                     // initial observation noise (normalized units)
-  int64_t kl_anneal = 300;                  // iterations over which the KL weight grows to 1
+  double obs_std = 0.5;  // observation noise (normalized units): fixed, or the initial value
+  bool learn_obs_std = false;
+  int64_t kl_anneal = 300;  // iterations over which the KL weight grows to 1
   int64_t eval_every = 100;
   int64_t val_samples = 10;
   int64_t test_samples = 50;
+  // Training windows: each iteration crops every training sequence to `window` frames at a
+  // random start, the window growing linearly to the whole sequence by `window_growth` of
+  // the iterations (window 300: whole sequences throughout; window_growth 0: never grows).
+  int64_t window = 100;
+  double window_growth = 0.5;
   int64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LatentSdeConfig, model, iterations, lr, lr_decay,
                                                 latent, context, hidden, encoder_hidden, frame_dt,
                                                 steps_per_frame, solver, grad, obs_std, kl_anneal,
-                                                eval_every, val_samples, test_samples, seed)
+                                                eval_every, val_samples, test_samples, window,
+                                                window_growth, learn_obs_std, seed)
+
+// Every sequence of x [B, T, obs] cropped to `length` frames from a random start (drawn from
+// default_generator(), so resuming replays the same crops).
+Tensor random_windows(const Tensor& x, int64_t length) {
+  const int64_t B = x.size(0), T = x.size(1);
+  if (length >= T) return x;
+  Tensor starts = randint(0, T - length + 1, {B});
+  TensorList rows;
+  for (int64_t b = 0; b < B; ++b)
+    rows.push_back(x.select(0, b).narrow(0, starts.select(0, b).item<int64_t>(), length));
+  return stack(rows);
+}
 
 struct GRU : nn::Module {
   GRU(int64_t in, int64_t hidden)
@@ -107,7 +129,9 @@ struct LatentModel : nn::Module {
         prior(register_module("prior", mlp(c.latent, c.hidden, c.latent))),
         diffusion(register_module("diffusion", DiagonalDiffusion(c.latent, c.hidden))),
         decoder(register_module("decoder", nn::Linear(c.latent, obs))) {
-    obs_logstd = register_parameter("obs_logstd", full({obs}, std::log(c.obs_std)));
+    obs_logstd = c.learn_obs_std
+                     ? register_parameter("obs_logstd", full({obs}, std::log(c.obs_std)))
+                     : register_buffer("obs_logstd", full({obs}, std::log(c.obs_std)));
     pz0_mean = register_parameter("pz0_mean", zeros({c.latent}));
     pz0_logstd = register_parameter("pz0_logstd", zeros({c.latent}));
   }
@@ -121,7 +145,9 @@ struct LatentModel : nn::Module {
     Tensor h = zeros({x.size(0), encoder.size});
     for (int64_t i = 2; i >= 0; --i) h = encoder(x.select(1, i), h);
     const int64_t context = encoder_head.weight.size(0) - 2 * latent;
-    TensorList q = split(encoder_head(h), std::vector<int64_t>{latent, latent, context}, -1);
+    Tensor out = encoder_head(h);
+    if (context == 0) return {out.narrow(-1, 0, latent), out.narrow(-1, latent, latent), Tensor()};
+    TensorList q = split(out, std::vector<int64_t>{latent, latent, context}, -1);
     return {q[0], q[1], q[2]};
   }
 
@@ -132,6 +158,11 @@ struct LatentModel : nn::Module {
   nn::Linear decoder;
   Tensor obs_logstd, pz0_mean, pz0_logstd;
 };
+
+// The posterior drift's input: z, and the context when there is one.
+Tensor with_context(const Tensor& z, const Tensor& ctx) {
+  return ctx.defined() ? cat({z, ctx}, -1) : z;
+}
 
 std::vector<double> frame_times(int64_t frames, double frame_dt) {
   std::vector<double> t;
@@ -156,7 +187,7 @@ ode::SDE posterior_sde(const LatentModel& m, const Tensor& ctx, int64_t d) {
   return {.drift =
               [&m, ctx, d](double, const Tensor& y) {
                 Tensor z = y.narrow(-1, 0, d);
-                Tensor f = m.posterior(cat({z, ctx}, -1));
+                Tensor f = m.posterior(with_context(z, ctx));
                 Tensor u = (f - m.prior(z)) / m.diffusion(z);
                 return cat({f, (square(u) * 0.5).sum({-1}, true)}, -1);
               },
@@ -183,23 +214,21 @@ struct Objective {
     LatentModel::Encoding q = m.encode(x, d);
     Tensor z0 = q.mean + exp(q.logstd) * randn_like(q.mean);
     Tensor kl0 = gaussian_kl(q.mean, q.logstd, m.pz0_mean, m.pz0_logstd);
-    Tensor ctx = q.context.detach().requires_grad_();
+    Tensor ctx = q.context.defined() ? q.context.detach().requires_grad_() : Tensor();
     std::vector<double> times = frame_times(T, c.frame_dt);
     const double dt = c.frame_dt / static_cast<double>(c.steps_per_frame);
     Tensor zs, kl_path;
     if (c.model == "ode") {
       const LatentModel& model = m;
       zs = ode::odeint(
-          [&model, ctx](double, const Tensor& z) {
-            return model.posterior(cat({z, ctx}, -1));
-          },
+          [&model, ctx](double, const Tensor& z) { return model.posterior(with_context(z, ctx)); },
           z0, times, {.solver = ode::Midpoint{.step_size = dt}, .grad = ode::Backprop{}});
       kl_path = zeros({B});
     } else {
       TensorList params = m.posterior.parameters();
       for (const Tensor& p : m.prior.parameters()) params.push_back(p);
       for (const Tensor& p : m.diffusion.parameters()) params.push_back(p);
-      params.push_back(ctx);
+      if (ctx.defined()) params.push_back(ctx);
       Tensor ys = ode::sdeint(posterior_sde(m, ctx, d), cat({z0, zeros({B, 1})}, -1), times,
                               {.solver = ode::sde::make_solver(c.solver),
                                .dt = dt,
@@ -213,7 +242,7 @@ struct Objective {
     opt.zero_grad();
     // The encoder's graph is used again by the second pass: keep it.
     autograd::backward({loss}, {}, /*retain_graph=*/true);
-    if (ctx.grad().defined()) autograd::backward({q.context}, {ctx.grad()});
+    if (ctx.defined() && ctx.grad().defined()) autograd::backward({q.context}, {ctx.grad()});
     opt.step();
     nll = nll_b.mean().item();
     kl = (kl_path + kl0).mean().item();
@@ -227,31 +256,23 @@ struct Prediction {
 };
 
 // From the first three frames of each sequence, `samples` trajectories of the posterior SDE
-// (or, with prior, of the prior SDE); the squared error over frames 3.. in the data's units.
+// (the ODE for model=ode); the squared error over frames 3.. in the data's units.
 Prediction predict(const LatentModel& m, const LatentSdeConfig& c, const Tensor& x_norm,
-                   const Tensor& x_raw, const Tensor& scale, const Tensor& offset, int64_t samples,
-                   bool prior = false) {
+                   const Tensor& x_raw, const Tensor& scale, const Tensor& offset,
+                   int64_t samples) {
   autograd::NoGradGuard no_grad;
   const int64_t B = x_norm.size(0), T = x_norm.size(1), d = c.latent;
   LatentModel::Encoding q = m.encode(x_norm, d);
   auto repeat = [&](const Tensor& t) { return cat(TensorList(static_cast<size_t>(samples), t)); };
-  Tensor mu = repeat(q.mean), ctx = repeat(q.context);
+  Tensor mu = repeat(q.mean), ctx = q.context.defined() ? repeat(q.context) : Tensor();
   Tensor z0 = mu + exp(repeat(q.logstd)) * randn_like(mu);  // [samples·B, d], sample-major
   std::vector<double> times = frame_times(T, c.frame_dt);
   const double dt = c.frame_dt / static_cast<double>(c.steps_per_frame);
   Tensor zs;
   if (c.model == "ode") {
     zs = ode::odeint(
-        [&m, ctx](double, const Tensor& z) {
-          return m.posterior(cat({z, ctx}, -1));
-        },
-        z0, times, {.solver = ode::Midpoint{.step_size = dt}});
-  } else if (prior) {
-    ode::SDE sde{.drift = [&m](double, const Tensor& z) { return m.prior(z); },
-                 .diffusion = [&m](double, const Tensor& z) { return m.diffusion(z); },
-                 .noise = ode::sde::Noise::Diagonal,
-                 .type = ode::sde::SdeType::Stratonovich};
-    zs = ode::sdeint(sde, z0, times, {.solver = ode::sde::make_solver(c.solver), .dt = dt});
+        [&m, ctx](double, const Tensor& z) { return m.posterior(with_context(z, ctx)); }, z0, times,
+        {.solver = ode::Midpoint{.step_size = dt}});
   } else {
     Tensor ys = ode::sdeint(posterior_sde(m, ctx, d), cat({z0, zeros({z0.size(0), 1})}, -1), times,
                             {.solver = ode::sde::make_solver(c.solver), .dt = dt});
@@ -299,7 +320,11 @@ void run_latent_sde(nn::Run& run, const LatentSdeConfig& c) {
   auto evaluate = [&](int64_t it, double train_loss) {
     Prediction v =
         predict(model, c, val, data.val.to(DType::Float32), scale, offset, c.val_samples);
-    run.log({{"step", it}, {"train_loss", train_loss}, {"val_mse", v.mse}});
+    run.log({{"step", it},
+             {"train_loss", train_loss},
+             {"train_nll", objective.nll},
+             {"train_kl", objective.kl},
+             {"val_mse", v.mse}});
     std::cout << "iteration " << it << ": -ELBO/sequence " << train_loss << ", validation MSE "
               << v.mse << "\n";
     if (v.mse < best_val) {
@@ -312,7 +337,16 @@ void run_latent_sde(nn::Run& run, const LatentSdeConfig& c) {
   for (int64_t it = start; it < c.iterations; ++it) {
     opt.set_lr(c.lr * std::pow(c.lr_decay, static_cast<double>(it)));
     double beta = c.kl_anneal > 0 ? std::min(1.0, static_cast<double>(it + 1) / c.kl_anneal) : 1.0;
-    loss = objective.step(train, beta, opt);
+    int64_t length = train.size(1);
+    if (c.window > 0 && c.window < length) {
+      double grown = c.window_growth > 0 ? static_cast<double>(it) /
+                                               (c.window_growth * static_cast<double>(c.iterations))
+                                         : 1.0;
+      length =
+          std::min(length, c.window + static_cast<int64_t>(std::min(grown, 1.0) *
+                                                           static_cast<double>(length - c.window)));
+    }
+    loss = objective.step(random_windows(train, length), beta, opt);
     if ((it + 1) % c.eval_every == 0 || it + 1 == c.iterations) {
       evaluate(it + 1, loss);
       run.save_checkpoint(it + 1, {.model = &model, .optimizer = &opt});
@@ -336,7 +370,7 @@ const nn::RegisterExample<LatentSdeConfig> registration{{
     .name = "latent-sde",
     .description = "latent SDE on CMU motion capture (Li et al. 2020); model=ode for the latent "
                    "ODE baseline",
-    .quick = {{"iterations", 300}, {"eval_every", 50}},
+    .quick = {{"iterations", 800}},
     .run = run_latent_sde,
 }};
 
