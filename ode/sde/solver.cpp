@@ -6,12 +6,15 @@ SdeMethod::SdeMethod(Context c) : c_(std::move(c)) {
   CTDL_CHECK(c_.brownian != nullptr, "sde solver: no Brownian motion");
 }
 
-Tensor SdeMethod::dw(double t, double h) const { return c_.brownian->increment(t, t + h); }
+Tensor SdeMethod::dw(double t, double h, const State& z) const {
+  Tensor w = c_.brownian->increment(t, t + h);
+  return w.device() == z[0].device() ? w : w.to(z[0].device());
+}
 
 SdeMethod::Terms SdeMethod::product(const Field& f, double t, const State& z,
                                     const Tensor& dw) const {
   State in = z;
-  in.push_back(dw.device() == z[0].device() ? dw : dw.to(z[0].device()));
+  in.push_back(dw);
   State out = f(t, in);
   CTDL_CHECK(out.size() == 2 * z.size(), name(), ": the SDE's field returned ", out.size(),
              " tensors for a state of ", z.size(), " and dW (expected drift and g·dW of each)");

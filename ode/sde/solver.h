@@ -44,7 +44,8 @@ class SdeMethod : public Method {
   struct Terms {
     State drift, noise;  // f and g·dW, per component
   };
-  Tensor dw(double t, double h) const;
+  // W(t + h) - W(t), on the device of the state z (the Brownian motion samples on the host).
+  Tensor dw(double t, double h, const State& z) const;
   // F(t, z ++ {dW}): drift and noise product of every component.
   Terms product(const Field& f, double t, const State& z, const Tensor& dw) const;
   // F(t, {z}): drift and raw diffusion of a user SDE's single-tensor state.

@@ -15,7 +15,7 @@ class EulerMaruyamaMethod final : public SdeMethod {
   double strong_order() const override { return c_.noise == Noise::Additive ? 1.0 : 0.5; }
   bool product_only() const override { return true; }
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
-    Terms k = product(f, t, s.z, dw(t, h));
+    Terms k = product(f, t, s.z, dw(t, h, s.z));
     StepOutput out;
     out.next.z = combine(s.z, 1.0, {h, 1.0}, {k.drift, k.noise});
     return out;
@@ -31,7 +31,7 @@ class EulerHeunMethod final : public SdeMethod {
   double strong_order() const override { return c_.noise == Noise::General ? 0.5 : 1.0; }
   bool product_only() const override { return true; }
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
-    Tensor w = dw(t, h);
+    Tensor w = dw(t, h, s.z);
     Terms k1 = product(f, t, s.z, w);
     Terms k2 = product(f, t + h, add(s.z, k1.noise), w);
     StepOutput out;
@@ -49,7 +49,7 @@ class HeunMethod final : public SdeMethod {
   double strong_order() const override { return c_.noise == Noise::General ? 0.5 : 1.0; }
   bool product_only() const override { return true; }
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
-    Tensor w = dw(t, h);
+    Tensor w = dw(t, h, s.z);
     Terms k1 = product(f, t, s.z, w);
     Terms k2 = product(f, t + h, combine(s.z, 1.0, {h, 1.0}, {k1.drift, k1.noise}), w);
     StepOutput out;
@@ -68,7 +68,7 @@ class MidpointMethod final : public SdeMethod {
   double strong_order() const override { return c_.noise == Noise::General ? 0.5 : 1.0; }
   bool product_only() const override { return true; }
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
-    Tensor w = dw(t, h);
+    Tensor w = dw(t, h, s.z);
     Terms k1 = product(f, t, s.z, w);
     Terms k2 = product(f, t + h / 2, combine(s.z, 1.0, {h / 2, 0.5}, {k1.drift, k1.noise}), w);
     StepOutput out;

@@ -20,7 +20,7 @@ class MilsteinMethod final : public SdeMethod {
   double strong_order() const override { return 1.0; }
 
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
-    Tensor w = dw(t, h);
+    Tensor w = dw(t, h, s.z);
     // ΔW² - h for Itô, ΔW² for Stratonovich: what multiplies ½ g g'.
     Tensor w2 = c_.type == SdeType::Ito ? square(w) - h : square(w);
     auto [drift, g, correction] =

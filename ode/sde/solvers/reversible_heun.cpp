@@ -24,7 +24,7 @@ class ReversibleHeunMethod final : public SdeMethod {
   }
 
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
-    Tensor w = dw(t, h);
+    Tensor w = dw(t, h, s.z);
     const Tensor &y_hat = s.carry[0], &f_hat = s.carry[1], &g_hat = s.carry[2];
     Tensor gw = noise_product(c_.noise, g_hat, w);
     Tensor y_hat1 = linear_combination({s.z[0], y_hat, f_hat, gw}, {2.0, -1.0, h, 1.0});
@@ -38,7 +38,7 @@ class ReversibleHeunMethod final : public SdeMethod {
 
   SolverState inverse_step(const Field& f, double t, double h,
                            const SolverState& after) const override {
-    Tensor w = dw(t, h);
+    Tensor w = dw(t, h, after.z);
     const Tensor &y_hat1 = after.carry[0], &f1 = after.carry[1], &g1 = after.carry[2];
     Tensor g1w = noise_product(c_.noise, g1, w);
     Tensor y_hat = linear_combination({after.z[0], y_hat1, f1, g1w}, {2.0, -1.0, -h, -1.0});
