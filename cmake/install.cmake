@@ -3,7 +3,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(dir tensor autograd backends backends/cpu ode nn)
+foreach(dir tensor autograd backends backends/cpu ode nn distributed)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ctdl/${dir}
           FILES_MATCHING PATTERN "*.h" PATTERN "CMakeLists.txt" EXCLUDE)
 endforeach()

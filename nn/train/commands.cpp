@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "ctdl/nn/train/example.h"
+#include "ctdl/nn/train/parallel.h"
 #include "ctdl/nn/train/plot.h"
 #include "ctdl/nn/train/progress.h"
 #include "ctdl/nn/train/run.h"
@@ -142,6 +143,7 @@ int run_example_command(int argc, char** argv) {
   example->run(run, config);
   double wall = run.elapsed_seconds();
   run.write_summary(wall);
+  if (!is_main_process()) return 0;  // data-parallel: rank 0 writes and reports
   try {
     for (const std::string& png : plot_metrics(dir.string())) std::cout << "plot: " << png << "\n";
   } catch (const Error& e) {

@@ -1,10 +1,14 @@
 #include "ctdl/nn/train/run.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "ctdl/nn/io/atomic_file.h"
+#include "ctdl/nn/train/parallel.h"
 #include "ctdl/tensor/error.h"
 #include "ctdl/tensor/random.h"
 
@@ -18,6 +22,7 @@ namespace fs = std::filesystem;
 
 Run::Run(RunOptions options) : o_(std::move(options)), start_(std::chrono::steady_clock::now()) {
   fs::create_directories(o_.dir);
+  if (!is_main_process()) return;  // data-parallel: rank 0 alone writes (nn/train/parallel.h)
   if (!o_.resume) {
     fs::remove(o_.dir / "metrics.jsonl");
     fs::remove(checkpoint_path());
@@ -64,6 +69,7 @@ std::string Run::data_dir(const std::string& name) const {
 }
 
 void Run::log(Json record) {
+  if (!metrics_) return;  // a rank other than 0
   record["time_s"] = std::round(elapsed_seconds() * 1000) / 1000;
   metrics_->write(record);
 }
@@ -72,11 +78,12 @@ void Run::set_metric(const std::string& key, Json value) { results_[key] = std::
 void Run::set_paper(const std::string& key, Json value) { paper_[key] = std::move(value); }
 
 void Run::note(const std::string& text) {
-  std::cout << text << "\n";
+  if (is_main_process()) std::cout << text << "\n";
   notes_.push_back(text);
 }
 
 void Run::save_checkpoint(int64_t epoch, const CheckpointParts& parts) {
+  if (!is_main_process()) return;
   CheckpointParts p = parts;
   Generator& gen = default_generator();
   p.metadata["epoch"] = std::to_string(epoch);
@@ -88,8 +95,32 @@ void Run::save_checkpoint(int64_t epoch, const CheckpointParts& parts) {
 }
 
 int64_t Run::resume(const CheckpointTargets& targets) {
-  if (!o_.resume || !fs::exists(checkpoint_path())) return 0;
-  Metadata meta = load_checkpoint(checkpoint_path().string(), targets);
+  std::string source = checkpoint_path().string();
+  bool found = o_.resume && fs::exists(checkpoint_path());
+  // Data-parallel: every rank resumes from rank 0's checkpoint, which only rank 0's file
+  // system may hold; the others load a copy of its bytes.
+  fs::path copy;
+  if (DataParallel* dp = data_parallel(); dp && dp->size() > 1) {
+    std::string bytes;
+    if (dp->rank() == 0 && found) {
+      std::ifstream in(source, std::ios::binary);
+      std::ostringstream content;
+      content << in.rdbuf();
+      bytes = content.str();
+      CTDL_CHECK(in && !bytes.empty(), "resume: cannot read ", source);
+    }
+    bytes = dp->broadcast_from_main(bytes);
+    found = !bytes.empty();
+    if (found && dp->rank() != 0) {
+      copy = fs::temp_directory_path() /
+             ("ctdl-resume-" + std::to_string(::getpid()) + ".safetensors");
+      write_file_atomically(copy.string(), bytes);
+      source = copy.string();
+    }
+  }
+  if (!found) return 0;
+  Metadata meta = load_checkpoint(source, targets);
+  if (!copy.empty()) fs::remove(copy);
   CTDL_CHECK(meta.count("epoch") && meta.count("rng_seed") && meta.count("rng_offset"),
              "resume: ", checkpoint_path().string(),
              " lacks the epoch or random-generator state (not written by Run)");
@@ -97,6 +128,7 @@ int64_t Run::resume(const CheckpointTargets& targets) {
   Generator& gen = default_generator();
   gen.manual_seed(std::stoull(meta.at("rng_seed")));
   gen.set_offset(std::stoull(meta.at("rng_offset")));
+  if (!is_main_process()) return epoch;
   // Records written after the checkpoint belong to the epoch being redone.
   fs::path file = o_.dir / "metrics.jsonl";
   std::vector<Json> kept;
@@ -114,6 +146,7 @@ int64_t Run::resume(const CheckpointTargets& targets) {
 }
 
 void Run::write_summary(double wall_s) const {
+  if (!is_main_process()) return;
   Json summary = {{"example", o_.example},
                   {"config", o_.config},
                   {"metrics", results_},

@@ -22,6 +22,9 @@
 //   summary.json         {"example", "config", "metrics", "paper", "wall_s", "notes"}
 //   loss.png, accuracy.png   drawn from metrics.jsonl when the run ends (nn/train/plot.h)
 //
+// Under mpirun (data-parallel training, nn/train/parallel.h) every rank runs the example and
+// rank 0 alone writes RUN_DIR; resume() gives every rank rank 0's checkpoint.
+//
 // Resuming (`ctdl run NAME --out DIR --resume`): the saved config.json is used again (with
 // any --set on top), resume() loads the checkpoint and restores default_generator(), and
 // metrics.jsonl is cut back to the checkpoint's epoch. A loop that is a function of (seed,

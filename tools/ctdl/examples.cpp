@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "ctdl/distributed/launch.h"
 #include "ctdl/nn/train/plot.h"
 #include "ctdl/nn/train/run.h"
 
@@ -11,7 +12,9 @@ namespace ctdl::cli {
 
 int list(int argc, char** argv) { return nn::list_examples_command(argc, argv); }
 
-int run(int argc, char** argv) { return nn::run_example_command(argc, argv); }
+// Under mpirun every rank runs the example, data-parallel where it trains with
+// fit_classifier (distributed/launch.h); launched plainly, this is just the run.
+int run(int argc, char** argv) { return distributed::launch(argc, argv, nn::run_example_command); }
 
 int plot(int argc, char** argv) {
   if (argc != 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {

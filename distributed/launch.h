@@ -1,0 +1,42 @@
+// Running a program on the ranks that mpirun starts.
+//
+//   int main(int argc, char** argv) {
+//     return distributed::launch(argc, argv, [](int argc, char** argv) {
+//       distributed::Communicator& comm = distributed::world();
+//       std::cout << "rank " << comm.rank() << " of " << comm.size() << "\n";
+//       return 0;
+//     });
+//   }
+//
+// Under mpirun (Open MPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE / PMIX_RANK, in the
+// environment) launch() starts MPI, makes world() the communicator of all ranks, gives each
+// rank its share of the node's cores (unless CTDL_NUM_THREADS says otherwise), installs the
+// nn::DataParallel that `ctdl run` and fit_classifier use (nn/train/parallel.h), silences
+// std::cout on ranks other than 0, runs fn and finalizes MPI. An exception on any rank is
+// printed as "rank R of N: what" on stderr and ends every rank at once (MPI_Abort) instead
+// of leaving the others waiting for it; when a rank dies or stalls, the watchdog's
+// RankFailure on the others ends the job the same way.
+//
+// Launched plainly, it calls fn(argc, argv) and nothing else.
+#pragma once
+
+#include <functional>
+
+#include "ctdl/distributed/communicator.h"
+
+namespace ctdl::distributed {
+
+struct LaunchOptions {
+  bool quiet_workers = true;  // std::cout of ranks other than 0 goes nowhere
+};
+
+// Whether this process was started by mpirun (or another PMI launcher).
+bool launched_by_mpirun();
+
+int launch(int argc, char** argv, const std::function<int(int, char**)>& fn,
+           LaunchOptions options = {});
+
+// The ranks of this program: MPI_COMM_WORLD inside launch() under mpirun, else one process.
+Communicator& world();
+
+}  // namespace ctdl::distributed
