@@ -4,8 +4,8 @@
 // the noise type and the step:
 //
 //   ode::sde::Solver s = ode::sde::Milstein{.derivative_free = true};
-//   ode::Solver solver = s.make({.brownian = bm, .noise = Noise::Diagonal,
-//                                .type = SdeType::Ito, .dt = 1e-3});
+//   ode::Solver solver = s.make({.brownian = bm, .noise = ode::sde::Noise::Diagonal,
+//                                .type = ode::sde::SdeType::Ito, .dt = 1e-3});
 //
 // The field a method is given is an SDE's two-question field (sde.h). Methods that ask only
 // for drift and noise products (product_only) also solve the stochastic adjoint's augmented
