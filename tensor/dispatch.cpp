@@ -28,7 +28,12 @@ void check_index_range(const Tensor& index, int64_t size, const char* op) {
   if (!index.device().is_cpu() || index.numel() == 0) return;
   Tensor c = index.contiguous();
   const int64_t* p = c.data<int64_t>();
-  for (int64_t i = 0; i < c.numel(); ++i)
+  const int64_t count = c.numel();
+  // One pass for the verdict; the loop that names the culprit runs only when it fails.
+  bool all_inside = true;
+  for (int64_t i = 0; i < count; ++i) all_inside &= (p[i] >= 0) & (p[i] < size);
+  if (all_inside) return;
+  for (int64_t i = 0; i < count; ++i)
     CTDL_CHECK(p[i] >= 0 && p[i] < size, op, ": index ", p[i], " is out of range for size ", size);
 }
 

@@ -122,8 +122,55 @@ namespace {
 template <class T>
 void max_pool_plane(T* out, int64_t* indices, int64_t out_row, int64_t out_col, int64_t index_row,
                     int64_t index_col, const T* in, int64_t in_row, int64_t in_col, int64_t h,
+                    int64_t w, int64_t oh_n, int64_t ow_n, const WindowGeometry g);
+
+// The common 2x2 window with stride 2 and no padding or dilation over rows of contiguous
+// elements: four loads per window and no loops. The first maximum wins as in the general
+// case (best starts at the first element, and a later one wins only when strictly greater,
+// so an all -inf window answers its first element). A window holding a NaN is rare: it goes
+// to the general code, which lets the first NaN win.
+template <class T>
+bool max_pool_plane_2x2(T* out, int64_t* indices, int64_t out_row, int64_t index_row, const T* in,
+                        int64_t in_row, int64_t w, int64_t oh_n, int64_t ow_n) {
+  bool saw_nan = false;
+  for (int64_t oh = 0; oh < oh_n; ++oh) {
+    const T* top = in + 2 * oh * in_row;
+    const T* bottom = top + in_row;
+    T* o = out + oh * out_row;
+    int64_t* at = indices + oh * index_row;
+    const int64_t first = 2 * oh * w;
+    for (int64_t ow = 0; ow < ow_n; ++ow) {
+      const T a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
+      saw_nan |= (a != a) | (b != b) | (c != c) | (d != d);
+      // Selects by masks, not branches: GCC turns `x > best ? ... : ...` on the index
+      // into jumps, mispredicted about half the time on real data.
+      T best = a;
+      int64_t offset = 0;
+      auto take = [&](T v, int64_t at_offset) {
+        const int64_t wins = -static_cast<int64_t>(v > best);  // all ones or zero
+        offset ^= (offset ^ at_offset) & wins;
+        best = v > best ? v : best;  // maxss
+      };
+      take(b, 1);
+      take(c, w);
+      take(d, w + 1);
+      o[ow] = best;
+      at[ow] = first + 2 * ow + offset;
+    }
+  }
+  return !saw_nan;
+}
+
+template <class T>
+void max_pool_plane(T* out, int64_t* indices, int64_t out_row, int64_t out_col, int64_t index_row,
+                    int64_t index_col, const T* in, int64_t in_row, int64_t in_col, int64_t h,
                     int64_t w, int64_t oh_n, int64_t ow_n, const WindowGeometry g) {
   const int64_t kh = g.kernel_h, kw = g.kernel_w, dh = g.dilation_h, dw = g.dilation_w;
+  const bool plain_2x2 = kh == 2 && kw == 2 && g.stride_h == 2 && g.stride_w == 2 &&
+                         g.pad_h == 0 && g.pad_w == 0 && dh == 1 && dw == 1;
+  if (plain_2x2 && in_col == 1 && out_col == 1 && index_col == 1 &&
+      max_pool_plane_2x2(out, indices, out_row, index_row, in, in_row, w, oh_n, ow_n))
+    return;
   const ValidRange inner_cols = valid_range(ow_n, w - (kw - 1) * dw, g.stride_w, g.pad_w, 0);
   for (int64_t oh = 0; oh < oh_n; ++oh) {
     const int64_t y0 = oh * g.stride_h - g.pad_h;

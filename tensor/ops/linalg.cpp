@@ -26,6 +26,31 @@ Tensor product_like(const Tensor& p, const Tensor& q, const Tensor& like) {
   return transposed_layout(like) ? batched_matmul(q.mT(), p.mT()).mT() : batched_matmul(p, q);
 }
 
+int64_t batch_count(const Tensor& x) {
+  int64_t count = 1;
+  for (int d = 0; d + 2 < x.dim(); ++d) count *= x.shape()[d];
+  return count;
+}
+
+// The matrices of a batch x [..., R, C] side by side, [R, B·C] (a copy whose inner runs are
+// whole rows), or stacked, [B·R, C] (a view when x is contiguous).
+Tensor side_by_side(const Tensor& x) {
+  const int64_t b = batch_count(x), r = x.shape()[x.dim() - 2], c = x.shape()[x.dim() - 1];
+  return x.reshape({b, r, c}).transpose(0, 1).reshape({r, b * c});
+}
+Tensor stacked(const Tensor& x) {
+  return x.reshape({batch_count(x) * x.shape()[x.dim() - 2], x.shape()[x.dim() - 1]});
+}
+
+// The gradients of an operand shared by every entry of the batch (a convolution's weight
+// against its image columns, a Linear weight applied to 3-D input) are sums over the batch:
+// Σ g_i · b_iᵀ and Σ a_iᵀ · g_i. Each is one product with the batch joined to the
+// contraction, [M, B·N] · [B·N, K] and [K, B·M] · [B·M, N], instead of B small products and
+// a sum over their results. Both factors are built from whole rows, never transposed copies.
+bool shared_operand(const Tensor& operand, const Tensor& g) {
+  return batch_count(operand) == 1 && batch_count(g) > 1;
+}
+
 // a [..., M, K] · b [..., K, N]; the engine sums broadcast batch dims out of the gradients.
 Tensor batched_matmul(const Tensor& a, const Tensor& b) {
   Tensor y = dispatch::matmul(a, b);
@@ -33,8 +58,24 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
   return record("matmul", y, {a, b}, {a, b}, SaveOutput::No, [](const Tensor& g, const Saved& s) {
     const Tensor& a = s[0];
     const Tensor& b = s[1];
-    return TensorList{a.requires_grad() ? product_like(g, b.mT(), a) : Tensor(),
-                      b.requires_grad() ? product_like(a.mT(), g, b) : Tensor()};
+    // The operands broadcast to the batch of g, so that both factors of a gradient have it.
+    Dims batch(g.shape().begin(), g.shape().end() - 2);
+    auto widened = [&batch](const Tensor& x) {
+      Dims shape = batch;
+      shape.push_back(x.shape()[x.dim() - 2]);
+      shape.push_back(x.shape()[x.dim() - 1]);
+      return x.dim() == static_cast<int>(shape.size()) && x.shape() == shape ? x : x.expand(shape);
+    };
+    Tensor grad_a, grad_b;
+    if (a.requires_grad())
+      grad_a = shared_operand(a, g)
+                   ? product_like(side_by_side(g), side_by_side(widened(b)).mT(), a).reshape(a.shape())
+                   : product_like(g, b.mT(), a);
+    if (b.requires_grad())
+      grad_b = shared_operand(b, g)
+                   ? product_like(stacked(widened(a)).mT(), stacked(g), b).reshape(b.shape())
+                   : product_like(a.mT(), g, b);
+    return TensorList{grad_a, grad_b};
   });
 }
 

@@ -433,6 +433,17 @@ std::vector<OpInfo> build() {
              return TensorList{x[0].t(), x[1].t()};
            }},
           {"inner size 0", {uniform({3, 0}, t), uniform({0, 2}, t)}, identity_layout()},
+          // An operand without a batch of its own gets its gradient as one product summed
+          // over the other's batch (a conv weight, a Linear weight on 3-D input).
+          {"shared matrix [3, 4] x [2, 3, 4, 5]", {uniform({3, 4}, t), uniform({2, 3, 4, 5}, t)},
+           identity_layout()},
+          {"shared [1, 3, 4] x [2, 4, 5]", {uniform({1, 3, 4}, t), uniform({2, 4, 5}, t)},
+           identity_layout()},
+          {"[2, 3, 4] x shared transposed [4, 5]",
+           {uniform({2, 3, 4}, t), uniform({5, 4}, t)},
+           [](const TensorList& x) {
+             return TensorList{x[0], x[1].t()};
+           }},
       };
     };
     add(info);
