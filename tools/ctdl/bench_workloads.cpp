@@ -71,9 +71,9 @@ struct ODEFunc : nn::Module {
 // 100 RK4 steps over [0, 1] from a batch of 512, loss = sum of z(1)²; the gradient with
 // respect to the parameters and z(0) by `scheme`. Like peer_torch.py, gradients accumulate
 // across repetitions.
-Prepared neural_ode(ode::Grad scheme) {
+Prepared neural_ode(ode::Grad scheme, int64_t batch = 512) {
   ODEFunc f;
-  Tensor z0 = randn({512, 2}, {.requires_grad = true});
+  Tensor z0 = randn({batch, 2}, {.requires_grad = true});
   auto stats = std::make_shared<ode::Stats>();
   return {.repetition =
               [f, z0, scheme, stats] {
@@ -124,6 +124,15 @@ const std::vector<Workload>& workloads() {
        [] { return neural_ode(ode::BacksolveAdjoint{}); }},
       {"pdenet_step", "PDE-Net: circular 5×5 conv to 15 channels, 1×1 mix, MSE, backward",
        pdenet_step},
+      // Not in WORKLOADS.md: the same neural ODE on small batches, where the cost per op
+      // (dispatch, autograd, an interpreter's overhead in a peer) outweighs the arithmetic.
+      // bench/node_batch_sweep.py times PyTorch on them.
+      {"node_rk4_backprop_b1", "node_rk4_backprop with a batch of 1",
+       [] { return neural_ode(ode::Backprop{}, 1); }},
+      {"node_rk4_backprop_b16", "node_rk4_backprop with a batch of 16",
+       [] { return neural_ode(ode::Backprop{}, 16); }},
+      {"node_rk4_backprop_b64", "node_rk4_backprop with a batch of 64",
+       [] { return neural_ode(ode::Backprop{}, 64); }},
   };
   return all;
 }
