@@ -1,5 +1,5 @@
-// The model DSL in one include: modules (ODEBlock too), losses, initialization, optimizers
-// and schedules.
+// The model DSL in one include: modules (ODEBlock too), losses, initialization, optimizers,
+// schedules and adversarial attacks (FGSM, PGD).
 // (Data loading, checkpoints and the training tools have their own headers: nn/data/,
 // nn/io/, nn/train/.)
 //
@@ -16,6 +16,7 @@
 //   }
 #pragma once
 
+#include "ctdl/nn/adversarial/attacks.h"
 #include "ctdl/nn/functional.h"
 #include "ctdl/nn/init.h"
 #include "ctdl/nn/losses.h"
