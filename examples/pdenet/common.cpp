@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <numbers>
+#include <sstream>
 
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/nn/train/plot.h"
@@ -49,6 +51,12 @@ Tensor interpolate(const Tensor& nodes, const GridInterpolation& g) {
   // c[b, f] = Px[b] · C[f] · Py[b]ᵀ
   Tensor left = matmul(g.px.unsqueeze(1), nodes.unsqueeze(0));  // [B, F, n, mesh]
   return matmul(left, g.py.mT().unsqueeze(1));                  // [B, F, n, n]
+}
+
+std::string format_number(double v) {
+  std::ostringstream s;
+  s << std::setprecision(4) << v;
+  return s.str();
 }
 
 double relative_l2(const Tensor& a, const Tensor& b) {

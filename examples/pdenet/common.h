@@ -1,5 +1,9 @@
 // What pdenet and pdenet2 share: names of derivative terms, periodic interpolation from a
 // coarse mesh, error measures, L-BFGS stages and plots.
+//
+//   GridInterpolation g = grid_interpolation(data.offsets, 50, 20, DType::Float64);
+//   Tensor fields = interpolate(nodes, g);      // nodes [F, 20, 20] -> [B, F, 50, 50]
+//   StageResult r = lbfgs_stage(params, [&] { return loss(fields); }, 250);
 #pragma once
 
 #include <functional>
@@ -28,6 +32,9 @@ GridInterpolation grid_interpolation(const std::vector<std::array<double, 2>>& o
                                      int64_t mesh, DType dtype);
 // Fields [F, mesh, mesh] on the nodes -> [B, F, n, n] on each sample's grid.
 Tensor interpolate(const Tensor& nodes, const GridInterpolation& g);
+
+// A number for a plot title: 0.6, 1.2e-05.
+std::string format_number(double v);
 
 // ‖a − b‖ / ‖b‖ over all elements.
 double relative_l2(const Tensor& a, const Tensor& b);

@@ -35,7 +35,7 @@ struct PdeNet2Config {
   double viscosity = 0.05;
   double noise = 0.001;
   double dt = 0.01;      // the time between observations
-  int64_t substeps = 1;  // δt-blocks per observation (δt = dt / substeps; paper: 1)
+  int64_t substeps = 3;  // δt-blocks per observation (δt = dt / substeps; paper: 1)
   std::vector<int64_t> blocks = {0, 1, 2, 3, 4, 5, 6, 9, 12, 15, 18};  // 0: warm-up
   int64_t batch_size = 28;
   int64_t max_iter = 2000;  // L-BFGS iterations per stage
@@ -197,7 +197,7 @@ void run_pdenet2(nn::Run& run, const PdeNet2Config& config) {
     plot_side_by_side(run.dir() / ("prediction_" + channels[c] + ".png"),
                       {truth_field, pred, pred - truth_field},
                       channels[c] + ": true | predicted | error at t = " +
-                          std::to_string(config.test_steps * config.dt) + " after the start");
+                          format_number(config.test_steps * config.dt) + " after the start");
   }
   nn::plot_lines(
       (run.dir() / "prediction_error.png").string(),
@@ -219,9 +219,9 @@ const nn::RegisterExample<PdeNet2Config> registration{{
     .description = "PDE-Net 2.0 (2019): SymNet, upwind filters and sparsity recover 2-D "
                    "Burgers' equation and print it",
     .quick = {{"solver_modes", 64},
-              {"blocks", {0, 1, 2, 3, 5, 8}},
-              {"batch_size", 16},
-              {"max_iter", 300},
+              {"blocks", {0, 1, 2, 4, 6}},
+              {"batch_size", 12},
+              {"max_iter", 250},
               {"test_batch", 8},
               {"test_steps", 30}},
     .run = run_pdenet2,
