@@ -164,10 +164,9 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
   const std::vector<double> bounds = quintiles();
   Data train = make_peaks(c.train_points, static_cast<uint64_t>(c.seed) + 1, bounds);
   Data val = make_peaks(c.val_points, static_cast<uint64_t>(c.seed) + 2, bounds);
-  run.note("peaks: " + std::to_string(c.train_points) + " training and " +
-           std::to_string(c.val_points) + " validation points, 5 classes by quintile; " +
-           std::to_string(ranks) + " rank(s), " + std::to_string(c.layers / ranks) +
-           " layers each");
+  run.note(str("peaks: ", c.train_points, " training and ", c.val_points,
+               " validation points, 5 classes by quintile; ", ranks, " rank(s), ",
+               c.layers / ranks, " layers each"));
 
   Network serial = make_network(c), parallel = make_network(c);  // the same start
   auto residual = [&parallel](int64_t n, const Tensor& u) { return parallel.residual(n, u); };
@@ -201,7 +200,7 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
   }
   rel_error = shared(comm, solve.holds_output(), rel_error);
   std::string line = "MGRIT residual per iteration:";
-  for (double r : history) line += " " + str(r);
+  for (double r : history) line += str(" ", r);
   run.note(line);
   run.note(str("MGRIT forward after ", solve.last_forward().iterations,
                " iterations vs serial: relative difference ", rel_error));
