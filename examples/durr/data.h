@@ -16,8 +16,9 @@
 
 namespace ctdl::examples::durr {
 
-// `count` images of an ImageFolder archive or folder, decoded to grayscale (BT.601
-// luminance), evenly spaced over it (so every class is there): [count, 1, H, W] in [0, 1].
+// `count` images of an ImageFolder archive or folder, evenly spaced over it (so every class
+// is there), decoded to grayscale (stb_image's integer BT.601 luminance,
+// (77 R + 150 G + 29 B) / 256): [count, 1, H, W] in [0, 1].
 // count <= 0 or more than there are: all of them.
 Tensor load_gray_images(const std::string& path, int64_t count);
 

@@ -23,6 +23,7 @@
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/nn/data/image.h"
 #include "ctdl/nn/io/checkpoint.h"
+#include "ctdl/nn/io/safetensors.h"
 #include "ctdl/nn/nn.h"
 #include "ctdl/nn/train/example.h"
 #include "ctdl/nn/train/plot.h"
@@ -49,9 +50,9 @@ struct DurrConfig {
   int64_t fixed_steps = 4;          // the fixed-step baseline
   int64_t dncnn_layers = 4;         // the DnCNN-style baseline, `width` channels
   int64_t max_steps = 12;           // the most steps DURR may take
-  int64_t policy_width = 8;
-  int64_t policy_images = 512;      // training crops whose trajectories the policy learns from
-  int64_t policy_iterations = 1500;
+  int64_t policy_width = 16;
+  int64_t policy_images = 1024;     // training crops whose trajectories the policy learns from
+  int64_t policy_iterations = 6000;
   int64_t policy_batch = 64;
   double policy_lr = 1e-3;
   int64_t target_every = 100;       // the target network's refresh period
@@ -59,6 +60,9 @@ struct DurrConfig {
   double picture_sigma = 65;  // examples.png
   int64_t log_every = 100;
   int64_t seed = 0;
+  // A models.safetensors of an earlier run: its denoisers are loaded (train them further
+  // with iterations > 0, or not at all with 0) and the policy is trained afresh.
+  std::string init_from;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DurrConfig, train_images, test_images, patch,
                                                 batch, iterations, lr, width, layers,
@@ -67,7 +71,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DurrConfig, train_images, test_i
                                                 dncnn_layers, max_steps, policy_width,
                                                 policy_images, policy_iterations, policy_batch,
                                                 policy_lr, target_every, test_sigmas,
-                                                picture_sigma, log_every, seed)
+                                                picture_sigma, log_every, seed,
+                                                init_from)
 
 double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
@@ -224,7 +229,7 @@ void run_durr(nn::Run& run, const DurrConfig& c) {
   Tensor train = load_gray_images(dir + "/cifar10-train-jpg.tar.gz", c.train_images);
   Tensor test = load_gray_images(dir + "/cifar10-test-jpg.tar.gz", c.test_images);
   std::ostringstream data;
-  data << "CIFAR-10 in grayscale (BT.601): " << train.size(0)
+  data << "CIFAR-10 in grayscale (BT.601 luminance): " << train.size(0)
        << " training images (evenly spaced over cifar10-train-jpg.tar.gz), random " << c.patch
        << "x" << c.patch << " crops with left-right flips; " << test.size(0)
        << " test images (evenly spaced over cifar10-test-jpg.tar.gz), whole 32x32; noise sigma "
@@ -237,6 +242,15 @@ void run_durr(nn::Run& run, const DurrConfig& c) {
   run.set_metric("parameters", {{"unit", m.unit.num_parameters()},
                                 {"dncnn", m.dncnn.num_parameters()},
                                 {"policy", m.policy.num_parameters()}});
+  if (!c.init_from.empty()) {
+    nn::NamedTensors saved = nn::load_safetensors(c.init_from).tensors, denoisers;
+    for (auto& [name, t] : m.policy.state_dict()) denoisers.emplace_back("policy." + name, t);
+    for (auto& [name, t] : saved)
+      if (!name.starts_with("policy.")) denoisers.emplace_back(name, t);
+    m.load_state_dict(denoisers, c.init_from);  // the policy keeps its fresh weights
+    run.note("denoisers loaded from " + c.init_from + ", then trained for " +
+             std::to_string(c.iterations) + " more iterations; the policy trained afresh");
+  }
   const double t0 = run.elapsed_seconds();
   train_denoisers(run, c, m, train);
   const double t1 = run.elapsed_seconds();
@@ -314,8 +328,8 @@ const nn::RegisterExample<DurrConfig> registration{{
     .quick = {{"train_images", 3000},
               {"test_images", 200},
               {"iterations", 1000},
-              {"policy_iterations", 600},
-              {"policy_images", 256}},
+              {"policy_iterations", 3000},
+              {"policy_images", 512}},
     .run = run_durr,
 }};
 
