@@ -54,6 +54,7 @@ std::string Communicator::broadcast_bytes(const std::string& bytes, int root) {
   Tensor n = tensor(std::vector<int64_t>{static_cast<int64_t>(bytes.size())}, {1});
   broadcast_(n, root);
   const int64_t count = n.item<int64_t>();
+  if (count == 0) return {};  // (an empty tensor has no storage to copy into or out of)
   // Packed into int64 words (there is no byte dtype).
   Tensor words = zeros({(count + 7) / 8}, {.dtype = DType::Int64});
   if (rank() == root) std::memcpy(words.raw_data(), bytes.data(), bytes.size());
