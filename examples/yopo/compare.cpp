@@ -77,9 +77,11 @@ void run_compare(nn::Run& run, const CompareConfig& config) {
   // The target: YOPO within `tolerance` of PGD's final robust accuracy, in at most a
   // third of PGD's training time.
   const double target = pgd_final - config.tolerance;
+  // A target no higher than the untrained network's accuracy says nothing: left null.
+  const double start = std::max(pgd.robust[0], yopo.robust[0]);
   std::optional<size_t> hit = first_reaching(yopo, target);
   std::optional<double> yopo_to_target, ratio, cpu_ratio;
-  if (hit) {
+  if (hit && target > start) {
     yopo_to_target = yopo.seconds[*hit];
     ratio = yopo.seconds[*hit] / pgd.seconds.back();
     cpu_ratio = yopo.cpu_seconds[*hit] / pgd.cpu_seconds.back();
@@ -89,7 +91,7 @@ void run_compare(nn::Run& run, const CompareConfig& config) {
   const double level = std::min(pgd_final, yopo_final);
   std::optional<size_t> at_pgd = first_reaching(pgd, level), at_yopo = first_reaching(yopo, level);
   std::optional<double> speedup, cpu_speedup;
-  if (at_pgd && at_yopo && yopo.seconds[*at_yopo] > 0 && level > std::max(pgd.robust[0], yopo.robust[0])) {
+  if (at_pgd && at_yopo && level > start) {
     speedup = pgd.seconds[*at_pgd] / yopo.seconds[*at_yopo];
     cpu_speedup = pgd.cpu_seconds[*at_pgd] / yopo.cpu_seconds[*at_yopo];
   }
@@ -118,6 +120,9 @@ void run_compare(nn::Run& run, const CompareConfig& config) {
     std::cout << "YOPO reached " << target << " after " << *yopo_to_target << " s: "
               << *ratio << " of PGD's time (target <= 1/3; CPU time ratio " << *cpu_ratio
               << ")\n";
+  else if (target <= start)
+    std::cout << "PGD's robust accuracy minus " << config.tolerance
+              << " is no higher than the untrained network's: no target\n";
   else
     std::cout << "YOPO never reached " << target << " (PGD's robust accuracy minus "
               << config.tolerance << ")\n";

@@ -44,7 +44,7 @@ const nn::RegisterExample<YopoConfig> yopo_registration{{
     .name = "yopo-mnist",
     .description = "YOPO-5-10 adversarial training of SmallCNN on MNIST (eps 0.3, PGD-40 "
                    "evaluation); compare with pgd-mnist by yopo-compare",
-    .quick = {{"epochs", 4}},
+    .quick = {{"epochs", 3}, {"batch_size", 50}, {"curve_every", 80}},
     .run = run_yopo,
 }};
 
@@ -52,7 +52,7 @@ const nn::RegisterExample<PgdConfig> pgd_registration{{
     .name = "pgd-mnist",
     .description = "PGD-40 adversarial training (Madry et al.) of SmallCNN on MNIST, the "
                    "baseline of yopo-mnist",
-    .quick = {{"epochs", 1}},
+    .quick = {{"epochs", 1}, {"batch_size", 50}, {"curve_every", 40}},
     .run = run_pgd,
 }};
 

@@ -18,7 +18,7 @@ namespace ctdl::examples::yopo {
 struct AdversarialConfig {
   std::string method = "yopo";  // yopo | pgd (fixed by the example that runs it)
   int64_t epochs = 40;
-  int64_t batch_size = 128;
+  int64_t batch_size = 256;  // the paper's
   // SGD with momentum, as in the paper; YOPO divides the learning rate by m.
   double lr = 0.1;
   double momentum = 0.9;
