@@ -34,8 +34,8 @@ struct LmConfig {
   int64_t stem_stride = 2;                   // MNIST: 28×28 -> 14×14 before the blocks
   int64_t epochs = 15;
   int64_t seeds = 3;  // both networks trained from seeds seed .. seed + seeds − 1
-  int64_t batch_size = 128;
-  double lr = 0.1;  // SGD, momentum 0.9
+  int64_t batch_size = 64;
+  double lr = 0.05;  // SGD, momentum 0.9
   double weight_decay = 1e-4;
   std::string schedule = "cosine";  // cosine | step (÷10 at 50% and 75% of the epochs)
   bool stochastic_depth = false;
@@ -63,6 +63,8 @@ struct LmCifarConfig : LmConfig {
     channels = {16, 32, 64};
     stem_stride = 1;
     epochs = 160;
+    batch_size = 128;
+    lr = 0.1;
     seeds = 1;
     schedule = "step";
     crop_padding = 4;
@@ -303,7 +305,7 @@ const nn::RegisterExample<LmConfig> mnist_registration{{
     .name = "lm-resnet",
     .description = "LM-ResNet (Lu et al. 2018) against a ResNet of the same depth and width on "
                    "MNIST (target: LM-ResNet's held-out accuracy at least the ResNet's)",
-    .quick = {{"stages", {4}}, {"channels", {16}}, {"epochs", 3}, {"seeds", 1}},
+    .quick = {{"stages", {4}}, {"channels", {16}}, {"epochs", 5}, {"seeds", 1}},
     .run = run_mnist,
 }};
 
