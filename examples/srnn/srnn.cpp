@@ -193,6 +193,11 @@ void run_srnn(nn::Run& run, const SrnnConfig& c) {
     Trained t = train(run, c, spec, data, test);
     if (t.eval.finite) run.set_metric("position_error_" + spec.name, t.eval.error);
     else run.set_metric("position_error_" + spec.name, "diverged");
+    // Within the training horizon: the first train_steps prediction steps.
+    double early = 0;
+    const int64_t H = std::min<int64_t>(c.train_steps, static_cast<int64_t>(t.eval.per_step.size()) - 1);
+    for (int64_t i = 1; i <= H; ++i) early += t.eval.per_step[static_cast<size_t>(i)];
+    if (std::isfinite(early)) run.set_metric("position_error_first_steps_" + spec.name, early / static_cast<double>(H));
     run.set_metric("train_seconds_" + spec.name, t.seconds);
     run.set_paper("position_error_" + spec.name, paper_error(spec.name));
     nn::Series e{.title = spec.name}, p{.title = spec.name};
