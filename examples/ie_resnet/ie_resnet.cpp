@@ -32,6 +32,7 @@ struct IeResNetConfig {
   std::vector<std::string> trainings = {"standard", "adversarial"};
   // The network (model.h).
   int64_t width = 64, hidden = 64, blocks = 3;
+  std::string residual = "mlp";    // f of each block: mlp | monotone (model.h)
   double step = 1.0;               // h of the skips
   std::string solver = "newton";   // implicit blocks: newton | fixed_point
   int64_t solver_max_iters = 50;
@@ -53,7 +54,7 @@ struct IeResNetConfig {
   int64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IeResNetConfig, skips, trainings, width, hidden,
-                                                blocks, step, solver, solver_max_iters, epochs,
+                                                blocks, residual, step, solver, solver_max_iters, epochs,
                                                 batch_size, lr, weight_decay, train_epsilon,
                                                 train_pgd_steps, epsilon, epsilons, pgd_steps,
                                                 attack_images, holdout, train_limit, seed)
@@ -100,6 +101,7 @@ void run_ie_resnet(nn::Run& run, const IeResNetConfig& c) {
                               .blocks = c.blocks,
                               .step = c.step,
                               .skip = parse_skip(skip),
+                              .residual = parse_residual(c.residual),
                               .solve = solver_settings(c.solver, DType::Float32,
                                                        static_cast<int>(c.solver_max_iters))};
       IeResNet net(options);

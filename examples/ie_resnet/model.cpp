@@ -16,10 +16,26 @@ Skip parse_skip(const std::string& name) {
 
 std::string skip_name(Skip skip) { return skip == Skip::Explicit ? "explicit" : "implicit"; }
 
-ResidualFunction::ResidualFunction(int64_t width, int64_t hidden)
+Residual parse_residual(const std::string& name) {
+  if (name == "mlp") return Residual::Mlp;
+  if (name == "monotone") return Residual::Monotone;
+  fail("ie-resnet: residual must be \"mlp\" or \"monotone\", got \"", name, "\"");
+}
+
+ResidualFunction::ResidualFunction(int64_t width, int64_t hidden, Residual kind)
     : nn::Module("ResidualFunction"),
-      fc1(register_module("fc1", nn::Linear(width, hidden, {.activation = Activation::Tanh}))),
-      fc2(register_module("fc2", nn::Linear(hidden, width))) {}
+      kind(kind),
+      fc1(register_module("fc1", nn::Linear(width, hidden, {.activation = Activation::Tanh}))) {
+  if (kind == Residual::Mlp)
+    fc2 = register_module("fc2", nn::Linear(hidden, width));
+  else
+    shift = register_parameter("shift", zeros({width}));
+}
+
+Tensor ResidualFunction::operator()(const Tensor& x) const {
+  if (kind == Residual::Mlp) return (*fc2)(fc1(x));
+  return shift - matmul(fc1(x), fc1.weight);  // fc1.weight is W₁ [hidden, width]
+}
 
 ode::NonlinearSolve solver_settings(const std::string& method, DType dtype, int max_iters) {
   ode::NonlinearSolve s;
@@ -52,7 +68,7 @@ IeResNet::IeResNet(IeResNetOptions options)
              "IeResNet: blocks, width and hidden must be positive, got ", options.blocks, ", ",
              options.width, ", ", options.hidden);
   for (int64_t k = 0; k < options.blocks; ++k)
-    f.push_back(ResidualFunction(options.width, options.hidden));
+    f.push_back(ResidualFunction(options.width, options.hidden, options.residual));
 }
 
 Tensor IeResNet::stem_features(const Tensor& images) const {

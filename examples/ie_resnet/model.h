@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ctdl/nn/nn.h"
@@ -29,11 +30,23 @@ enum class Skip { Explicit, Implicit };
 Skip parse_skip(const std::string& name);  // "explicit" | "implicit"
 std::string skip_name(Skip skip);
 
-// f(x) = W₂·tanh(W₁·x + b₁) + b₂.
+// The residual function of a block:
+//   mlp        f(x) = W₂·tanh(W₁·x + b₁) + b₂
+//   monotone   f(x) = −W₁ᵀ·tanh(W₁·x + b₁) + b₂, the negative gradient of the convex
+//              Σ log cosh(W₁·x + b₁) − b₂·x. Its Jacobian −W₁ᵀ·diag(tanh′)·W₁ is symmetric
+//              and negative semidefinite, so the implicit step is a proximal step: it has
+//              exactly one solution for every h, and it never amplifies a small perturbation
+//              (‖(I − hJ)⁻¹‖ ≤ 1), while the explicit step does once h·‖J‖ > 2 (A-stability).
+enum class Residual { Mlp, Monotone };
+Residual parse_residual(const std::string& name);  // "mlp" | "monotone"
+
 struct ResidualFunction : nn::Module {
-  ResidualFunction(int64_t width, int64_t hidden);
-  Tensor operator()(const Tensor& x) const { return fc2(fc1(x)); }
-  nn::Linear fc1, fc2;
+  ResidualFunction(int64_t width, int64_t hidden, Residual kind = Residual::Mlp);
+  Tensor operator()(const Tensor& x) const;
+  Residual kind;
+  nn::Linear fc1;
+  std::optional<nn::Linear> fc2;  // mlp
+  Tensor shift;                   // monotone: b₂
 };
 
 struct IeResNetOptions {
@@ -42,6 +55,7 @@ struct IeResNetOptions {
   int64_t blocks = 3;
   double step = 1.0;  // h
   Skip skip = Skip::Implicit;
+  Residual residual = Residual::Mlp;
   ode::NonlinearSolve solve;  // how implicit blocks are solved (and their adjoint's GMRES)
 };
 

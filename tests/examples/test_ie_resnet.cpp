@@ -14,13 +14,15 @@ using namespace ctdl::examples::ie_resnet;
 namespace {
 
 IeResNet tiny_network(Skip skip, DType dtype, int64_t width = 3, int64_t hidden = 4,
-                      int64_t blocks = 2, double step = 0.5) {
+                      int64_t blocks = 2, double step = 0.5,
+                      Residual residual = Residual::Mlp) {
   manual_seed(3);
   IeResNet net({.width = width,
                 .hidden = hidden,
                 .blocks = blocks,
                 .step = step,
                 .skip = skip,
+                .residual = residual,
                 .solve = solver_settings("newton", dtype)});
   net.to(dtype);
   return net;
@@ -109,7 +111,8 @@ TEST_CASE("ie-resnet: the implicit-function gradient equals backprop through the
 
 TEST_CASE("ie-resnet: the implicit-function gradient matches finite differences",
           "[examples][ie_resnet]") {
-  IeResNet net = tiny_network(Skip::Implicit, DType::Float64);
+  Residual residual = GENERATE(Residual::Mlp, Residual::Monotone);
+  IeResNet net = tiny_network(Skip::Implicit, DType::Float64, 3, 4, 2, 0.5, residual);
   Tensor images = rand({2, 1, 28, 28}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor weights = randn({2, 10}, {.dtype = DType::Float64});
   TensorList grads = gradients(net, images, weighted(net(images), weights));
@@ -137,13 +140,34 @@ TEST_CASE("ie-resnet: the implicit-function gradient matches finite differences"
     CHECK(std::abs(analytical - numerical) <= 1e-7 + 1e-5 * std::abs(numerical));
     ++checked;
   };
+  int64_t expected = 5;
   for (size_t p = 0; p < params.size(); ++p) {
     if (params[p].first.starts_with("stem")) continue;
+    expected += params[p].second.numel();
     for (int64_t i = 0; i < params[p].second.numel(); ++i)
       check_entry(params[p].second, grads[p], i, params[p].first);
   }
   for (int64_t pixel : {0, 300, 407, 1000, 1567}) check_entry(images, grads.back(), pixel, "image");
-  CHECK(checked == 2 * (12 + 4 + 12 + 3) + 3 * 10 + 10 + 5);
+  // Blocks (mlp: W₁ b₁ W₂ b₂; monotone: W₁ b₁ b₂), head, pixels.
+  CHECK(checked == expected);
+  CHECK(expected == (residual == Residual::Mlp ? 2 * (12 + 4 + 12 + 3) : 2 * (12 + 4 + 3)) + 40 + 5);
+}
+
+TEST_CASE("ie-resnet: with a monotone f the implicit step never amplifies a perturbation",
+          "[examples][ie_resnet]") {
+  // A large step: h·‖J‖ > 2 somewhere, where forward Euler amplifies and backward Euler damps.
+  IeResNet net = tiny_network(Skip::Implicit, DType::Float64, 16, 16, 1, 8.0, Residual::Monotone);
+  Tensor x = randn({64, 16}, {.dtype = DType::Float64});
+  Tensor delta = randn({64, 16}, {.dtype = DType::Float64}) * 1e-4;
+  auto gain = [&](Skip skip) {
+    net.set_skip(skip);
+    Tensor change = net.block(0, x + delta) - net.block(0, x);
+    return (sqrt((change * change).sum({1})) / sqrt((delta * delta).sum({1}))).max().item<double>();
+  };
+  CHECK(gain(Skip::Implicit) <= 1.0 + 1e-6);
+  CHECK(gain(Skip::Explicit) > 1.5);
+  CHECK(parse_residual("monotone") == Residual::Monotone);
+  CHECK_THROWS_WITH_ALL(parse_residual("conv"), "ie-resnet", "mlp", "monotone");
 }
 
 TEST_CASE("ie-resnet: training steps lower the loss, standard and adversarial",
