@@ -9,7 +9,7 @@
 //   euler_rnn   an MLP (q, p) ↦ (dq/dt, dp/dt) with no Hamiltonian structure; Euler steps;
 //               trained over whole trajectories (the paper's recurrent "O-NET")
 //   srnn_iso    srnn, with the initial state of every trajectory optimized (initial state
-//               optimization, ISO), in training and before each prediction
+//               optimization, ISO) before each prediction, and in training if asked
 //
 //   ChainModel srnn(model_spec("srnn"), /*masses=*/5, /*hidden=*/64);
 //   TensorList path = srnn.rollout(q0, p0, /*steps=*/200, /*dt=*/0.1);  // {qs, ps}: [201, B, 5]

@@ -13,7 +13,10 @@
 //   models    models.h: srnn (H = K(p) + V(q), leapfrog, trained over whole trajectories),
 //             hnn (the same H, one Euler step, trained on single steps), euler_rnn (a free
 //             MLP field, Euler, trained over whole trajectories), srnn_iso (srnn with the
-//             initial states optimized by L-BFGS, in training and before predicting)
+//             initial states optimized by L-BFGS before predicting; with iso_in_training,
+//             the training trajectories' initial states too)
+//   training  recurrent models roll out every window of `horizon` steps of their batch's
+//             trajectories, the horizon growing from horizon_start to the whole trajectory
 //   metric    from the first (noisy) observation of each test trajectory — or, with ISO, from
 //             the initial state fitted to its first `iso_steps` observations — the model
 //             predicts `test_steps` steps; the error is ‖q̂(t) − q(t)‖₂ over the masses
@@ -45,28 +48,33 @@ struct SrnnConfig {
   int64_t hidden = 256;
   int64_t iterations = 3000;
   int64_t batch_size = 32;  // trajectories per step
-  // Recurrent training rolls out the first `horizon` steps of each trajectory, the horizon
-  // growing linearly from horizon_start to train_steps over the first horizon_growth of the
-  // iterations: from scratch, whole 20-step rollouts get stuck with the wrong frequencies.
-  // (Single-step training uses every step throughout.)
+  // Recurrent training rolls out every window of `horizon` steps of the batch's trajectories
+  // (each from its first noisy observation), the horizon growing linearly from horizon_start
+  // to train_steps over the first horizon_growth of the iterations: from scratch, whole
+  // 20-step rollouts get stuck with the wrong frequencies. (Single-step training uses every
+  // step throughout; iso_in_training rolls out from the fitted initial states only.)
   int64_t horizon_start = 2;
   double horizon_growth = 0.5;
   double lr = 3e-3;         // Adam, cosine-annealed to lr / 10
   // Initial state optimization: L-BFGS iterations per fit; at test time it fits the first
-  // iso_steps + 1 observations; in training it refits every trajectory's initial state every
-  // iso_every steps from iso_start on.
+  // iso_steps + 1 observations; in training (iso_in_training) it refits every trajectory's
+  // initial state every iso_every steps from iso_start on.
   int64_t iso_steps = 10;
   int64_t iso_iterations = 10;
   int64_t iso_every = 100;
   int64_t iso_start = 500;
+  // srnn_iso: also refit the training trajectories' initial states (and train on rollouts
+  // from their start only); off, srnn_iso trains as srnn does and uses ISO before predicting.
+  bool iso_in_training = false;
   int64_t eval_every = 250;
   int64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SrnnConfig, models, masses, train_trajectories,
                                                 train_steps, test_trajectories, test_steps, dt,
                                                 fine_dt, noise, hidden, iterations, batch_size,
-                                                horizon_start, horizon_growth, lr, iso_steps, iso_iterations, iso_every, iso_start,
-                                                eval_every, seed)
+                                                horizon_start, horizon_growth, lr, iso_steps,
+                                                iso_iterations, iso_every, iso_start,
+                                                iso_in_training, eval_every, seed)
 
 // The paper's table (spring chain, 20 masses): position error over 200 steps.
 double paper_error(const std::string& model) {
@@ -125,12 +133,22 @@ Trained train(nn::Run& run, const SrnnConfig& c, const ModelSpec& spec, const Ch
     const double grown = c.horizon_growth > 0 ? progress / c.horizon_growth : 1.0;
     const int64_t horizon = !spec.recurrent ? T : std::min<int64_t>(
         T, c.horizon_start + static_cast<int64_t>(grown * static_cast<double>(T - c.horizon_start)));
-    Tensor obs = data.noisy.narrow(0, 0, horizon + 1);
-    if (spec.initial_state_optimization && it > c.iso_start && (it - c.iso_start) % c.iso_every == 1)
-      z0_all = optimize_initial_state(model, obs, z0_all, c.dt, c.iso_iterations);
     Tensor idx = randint(0, N, {B});
-    Tensor loss =
-        training_loss(model, index_select(obs, 1, idx), index_select(z0_all, 0, idx), c.dt);
+    Tensor loss;
+    if ((spec.initial_state_optimization && c.iso_in_training) || !spec.recurrent) {
+      Tensor obs = data.noisy.narrow(0, 0, horizon + 1);
+      if (spec.initial_state_optimization && it > c.iso_start && (it - c.iso_start) % c.iso_every == 1)
+        z0_all = optimize_initial_state(model, obs, z0_all, c.dt, c.iso_iterations);
+      loss = training_loss(model, index_select(obs, 1, idx), index_select(z0_all, 0, idx), c.dt);
+    } else {
+      // Every window of horizon + 1 observations of the batch's trajectories, each from its
+      // own first (noisy) observation: short horizons still see all the data.
+      Tensor obs = index_select(data.noisy, 1, idx);
+      TensorList windows;
+      for (int64_t o = 0; o + horizon <= T; ++o) windows.push_back(obs.narrow(0, o, horizon + 1));
+      Tensor w = cat(windows, 1);
+      loss = training_loss(model, w, w.select(0, 0), c.dt);
+    }
     opt.zero_grad();
     loss.backward();
     opt.step();
