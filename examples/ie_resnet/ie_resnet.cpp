@@ -32,9 +32,9 @@ struct IeResNetConfig {
   std::vector<std::string> trainings = {"standard", "adversarial"};
   // The network (model.h).
   int64_t width = 64, hidden = 64, blocks = 3;
-  std::string residual = "mlp";    // f of each block: mlp | monotone (model.h)
-  double step = 1.0;               // h of the skips
-  std::string solver = "newton";   // implicit blocks: newton | fixed_point
+  std::string residual = "mlp";   // f of each block: mlp | monotone (model.h)
+  double step = 1.0;              // h of the skips
+  std::string solver = "newton";  // implicit blocks: newton | fixed_point
   int64_t solver_max_iters = 50;
   // Training: AdamW with a cosine schedule, as the MNIST examples.
   int64_t epochs = 10;
@@ -54,8 +54,8 @@ struct IeResNetConfig {
   int64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IeResNetConfig, skips, trainings, width, hidden,
-                                                blocks, residual, step, solver, solver_max_iters, epochs,
-                                                batch_size, lr, weight_decay, train_epsilon,
+                                                blocks, residual, step, solver, solver_max_iters,
+                                                epochs, batch_size, lr, weight_decay, train_epsilon,
                                                 train_pgd_steps, epsilon, epsilons, pgd_steps,
                                                 attack_images, holdout, train_limit, seed)
 
@@ -81,9 +81,9 @@ void run_ie_resnet(nn::Run& run, const IeResNetConfig& c) {
     run.note("training on the first " + std::to_string(c.train_limit) + " images only");
   }
   nn::data::TensorDataset test_set = mnist.test;
-  nn::data::TensorDataset attack_set =
-      c.attack_images > 0 && c.attack_images < test_set.size() ? test_set.slice(0, c.attack_images)
-                                                               : test_set;
+  nn::data::TensorDataset attack_set = c.attack_images > 0 && c.attack_images < test_set.size()
+                                           ? test_set.slice(0, c.attack_images)
+                                           : test_set;
   record_paper(run);
 
   std::vector<nn::Series> curves;
@@ -96,14 +96,14 @@ void run_ie_resnet(nn::Run& run, const IeResNetConfig& c) {
       // The same seed before each network: explicit and implicit start from the same
       // parameters, and their loaders serve the same batches.
       manual_seed(static_cast<uint64_t>(c.seed));
-      IeResNetOptions options{.width = c.width,
-                              .hidden = c.hidden,
-                              .blocks = c.blocks,
-                              .step = c.step,
-                              .skip = parse_skip(skip),
-                              .residual = parse_residual(c.residual),
-                              .solve = solver_settings(c.solver, DType::Float32,
-                                                       static_cast<int>(c.solver_max_iters))};
+      IeResNetOptions options{
+          .width = c.width,
+          .hidden = c.hidden,
+          .blocks = c.blocks,
+          .step = c.step,
+          .skip = parse_skip(skip),
+          .residual = parse_residual(c.residual),
+          .solve = solver_settings(c.solver, DType::Float32, static_cast<int>(c.solver_max_iters))};
       IeResNet net(options);
       std::cout << "== " << tag << ": " << net.num_parameters() << " parameters\n";
 
@@ -131,8 +131,9 @@ void run_ie_resnet(nn::Run& run, const IeResNetConfig& c) {
                                           .pgd_steps = c.pgd_steps,
                                           .seed = static_cast<uint64_t>(c.seed)});
       std::cout << tag << ": clean " << r.clean << ", FGSM " << r.fgsm << ", PGD-" << c.pgd_steps
-                << " " << r.pgd << " at epsilon " << c.epsilon << "; stage gain " << r.stage_gain_random
-                << " (random), " << r.stage_gain_pgd << " (PGD); trained in " << train_s << " s\n";
+                << " " << r.pgd << " at epsilon " << c.epsilon << "; stage gain "
+                << r.stage_gain_random << " (random), " << r.stage_gain_pgd << " (PGD); trained in "
+                << train_s << " s\n";
       run.set_metric(tag + "_clean_accuracy", r.clean);
       run.set_metric(tag + "_fgsm_accuracy", r.fgsm);
       run.set_metric(tag + "_pgd_accuracy", r.pgd);

@@ -96,8 +96,7 @@ Robustness evaluate_robustness(IeResNet& net, const nn::data::TensorDataset& tes
   net.reset_f_evaluations();
   auto t0 = std::chrono::steady_clock::now();
   r.clean = clean_accuracy(net, test, o.batch_size);
-  const double batches =
-      static_cast<double>((test.size() + o.batch_size - 1) / o.batch_size);
+  const double batches = static_cast<double>((test.size() + o.batch_size - 1) / o.batch_size);
   r.forward_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
       batches;

@@ -47,9 +47,9 @@ double clean_accuracy(const IeResNet& net, const nn::data::TensorDataset& data,
                       int64_t batch_size = 500);
 
 struct AttackOptions {
-  double epsilon = 0.1;           // FGSM and PGD, the headline figures
-  std::vector<double> epsilons;   // PGD only, for the accuracy-against-ε curve
-  int64_t pgd_steps = 20;         // step 2.5·ε/steps, random start
+  double epsilon = 0.1;          // FGSM and PGD, the headline figures
+  std::vector<double> epsilons;  // PGD only, for the accuracy-against-ε curve
+  int64_t pgd_steps = 20;        // step 2.5·ε/steps, random start
   uint64_t seed = 0;
   int64_t batch_size = 500;
 };

@@ -14,8 +14,7 @@ using namespace ctdl::examples::ie_resnet;
 namespace {
 
 IeResNet tiny_network(Skip skip, DType dtype, int64_t width = 3, int64_t hidden = 4,
-                      int64_t blocks = 2, double step = 0.5,
-                      Residual residual = Residual::Mlp) {
+                      int64_t blocks = 2, double step = 0.5, Residual residual = Residual::Mlp) {
   manual_seed(3);
   IeResNet net({.width = width,
                 .hidden = hidden,
@@ -150,7 +149,8 @@ TEST_CASE("ie-resnet: the implicit-function gradient matches finite differences"
   for (int64_t pixel : {0, 300, 407, 1000, 1567}) check_entry(images, grads.back(), pixel, "image");
   // Blocks (mlp: W₁ b₁ W₂ b₂; monotone: W₁ b₁ b₂), head, pixels.
   CHECK(checked == expected);
-  CHECK(expected == (residual == Residual::Mlp ? 2 * (12 + 4 + 12 + 3) : 2 * (12 + 4 + 3)) + 40 + 5);
+  CHECK(expected ==
+        (residual == Residual::Mlp ? 2 * (12 + 4 + 12 + 3) : 2 * (12 + 4 + 3)) + 40 + 5);
 }
 
 TEST_CASE("ie-resnet: with a monotone f the implicit step never amplifies a perturbation",
@@ -208,8 +208,9 @@ TEST_CASE("ie-resnet: a short MNIST run trains, and PGD is the stronger attack",
   train_network(net, train, test, {.epochs = 2, .batch_size = 100, .lr = 3e-3},
                 [&](int64_t, double, double accuracy) { accuracies.push_back(accuracy); });
   REQUIRE(accuracies.size() == 2);
-  Robustness r = evaluate_robustness(net, test, test, {.epsilon = 0.1, .epsilons = {0.0, 0.1, 0.3},
-                                                       .pgd_steps = 10, .batch_size = 100});
+  Robustness r = evaluate_robustness(
+      net, test, test,
+      {.epsilon = 0.1, .epsilons = {0.0, 0.1, 0.3}, .pgd_steps = 10, .batch_size = 100});
   CHECK(std::abs(r.clean - accuracies.back()) <= 0.01);  // batches of 100 here, 500 there
   CHECK(r.clean > 0.7);
   CHECK(r.pgd_curve[0] == r.clean);  // a zero-radius attack changes nothing
