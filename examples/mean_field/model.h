@@ -11,9 +11,9 @@
 //   dX/dt = E_{θ∼ρ(t)} σ(X; θ),  t ∈ [0, 1],
 //
 // with ρ(t) the empirical measure of the M units of the block at depth t. The 1/(L·M) scaling
-// (rather than 1/√M) is what makes the units "particles" of a distribution: each one moves
-// by O(1) under gradient flow only if its learning rate is scaled up by L·M (see
-// ParticleSGD in mean_field.cpp).
+// (rather than 1/√M) is what makes the units "particles" of a distribution: under SGD each
+// one moves by O(1) only if its learning rate is scaled up by L·M (TrainOptions, train.h;
+// Adam, the default there, is blind to the scale).
 //
 //   MeanFieldResNet body({.dim = 8, .depth = 16, .width = 32});
 //   Tensor xL = body(x0);                              // x0 [N, 8] -> x_L [N, 8]
