@@ -11,6 +11,7 @@
 // training.
 //
 //   build/bin/ctdl run ie-resnet --quick       # the four networks, 5 epochs each
+//   build/bin/ctdl run ie-resnet --quick --set residual=monotone --set step=4   # stiff blocks
 //   build/bin/ctdl run ie-resnet --set solver=fixed_point --set skips='["implicit"]'
 #include <chrono>
 #include <iostream>
