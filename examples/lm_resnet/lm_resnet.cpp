@@ -29,7 +29,7 @@ namespace ctdl::examples::lm_resnet {
 namespace {
 
 struct LmConfig {
-  std::vector<int64_t> stages = {3, 3};     // blocks per stage
+  std::vector<int64_t> stages = {3, 3};      // blocks per stage
   std::vector<int64_t> channels = {16, 32};  // channels per stage
   int64_t stem_stride = 2;                   // MNIST: 28×28 -> 14×14 before the blocks
   int64_t epochs = 15;
@@ -74,8 +74,8 @@ struct LmCifarConfig : LmConfig {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LmCifarConfig, stages, channels, stem_stride,
                                                 epochs, seeds, batch_size, lr, weight_decay,
                                                 schedule, stochastic_depth, survival_last, k_low,
-                                                k_high, crop_padding, holdout, train_limit,
-                                                device, prefetch, seed)
+                                                k_high, crop_padding, holdout, train_limit, device,
+                                                prefetch, seed)
 
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::cpu();
@@ -93,7 +93,8 @@ struct Data {
 std::shared_ptr<nn::data::Subset> spread(std::shared_ptr<const nn::data::Dataset> d, int64_t n) {
   std::vector<int64_t> idx;
   const int64_t step = std::max<int64_t>(1, d->size() / n);
-  for (int64_t i = 0; i < d->size() && static_cast<int64_t>(idx.size()) < n; i += step) idx.push_back(i);
+  for (int64_t i = 0; i < d->size() && static_cast<int64_t>(idx.size()) < n; i += step)
+    idx.push_back(i);
   return std::make_shared<nn::data::Subset>(d, idx);
 }
 
@@ -132,13 +133,13 @@ Data cifar_data(nn::Run& run, const LmConfig& c) {
   run.note("CIFAR-10 from the JPEG archives in " + dir + " (50,000 / 10,000)");
   namespace T = nn::data::transforms;
   nn::data::Transform normalize = T::normalize({0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616});
-  nn::data::DataLoaderOptions o{.batch_size = c.batch_size,
-                                .shuffle = true,
-                                .seed = static_cast<uint64_t>(c.seed),
-                                .prefetch = c.prefetch,
-                                .transform = T::compose({normalize,
-                                                         T::random_crop(32, c.crop_padding),
-                                                         T::random_horizontal_flip()})};
+  nn::data::DataLoaderOptions o{
+      .batch_size = c.batch_size,
+      .shuffle = true,
+      .seed = static_cast<uint64_t>(c.seed),
+      .prefetch = c.prefetch,
+      .transform =
+          T::compose({normalize, T::random_crop(32, c.crop_padding), T::random_horizontal_flip()})};
   Data d{.in_channels = 3, .train_size = train_set->size(), .test_size = test->size()};
   d.train = std::make_unique<nn::data::DataLoader>(train_set, o);
   d.test = std::make_unique<nn::data::DataLoader>(
@@ -165,7 +166,8 @@ std::pair<double, double> evaluate(const LmResNet& net, nn::data::DataLoader& lo
     correct += nn::count_correct(logits, target);
     seen += y.size(0);
   }
-  return {loss / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen)};
+  return {loss / static_cast<double>(seen),
+          static_cast<double>(correct) / static_cast<double>(seen)};
 }
 
 // One network, trained from `seed` (initialization, stochastic depth) on the loader's batches.
@@ -284,16 +286,21 @@ void compare(nn::Run& run, const LmConfig& c, Data data, const std::string& data
       ks.x.push_back(static_cast<double>(i)), ks.y.push_back(first_lm.k[i]);
     nn::plot_lines((run.dir() / "k.png").string(), {ks},
                    {.title = "LM-ResNet: learned k_n (x_{n+1} = (1-k) x_{n-1} + k x_n + f(x_n))",
-                    .xlabel = "channel (blocks in order)", .ylabel = "k"});
+                    .xlabel = "channel (blocks in order)",
+                    .ylabel = "k"});
   }
 
   // The paper's CIFAR-10 test errors (Table 1; the ResNet rows are He et al. 2016's). The
   // paper reports no MNIST figure: its claim is the ordering, LM-ResNet ahead at equal depth.
   run.set_paper("claim", "LM-ResNet beats the ResNet of the same depth (CIFAR-10, Table 1)");
-  run.set_paper("cifar10_test_error_percent",
-                {{"ResNet-20", 8.75}, {"LM-ResNet-20", 8.33}, {"ResNet-32", 7.51},
-                 {"LM-ResNet-32", 7.18}, {"ResNet-44", 7.17}, {"LM-ResNet-44", 6.66},
-                 {"ResNet-56", 6.97}, {"LM-ResNet-56", 6.31}});
+  run.set_paper("cifar10_test_error_percent", {{"ResNet-20", 8.75},
+                                               {"LM-ResNet-20", 8.33},
+                                               {"ResNet-32", 7.51},
+                                               {"LM-ResNet-32", 7.18},
+                                               {"ResNet-44", 7.17},
+                                               {"LM-ResNet-44", 6.66},
+                                               {"ResNet-56", 6.97},
+                                               {"LM-ResNet-56", 6.31}});
 }
 
 void run_mnist(nn::Run& run, const LmConfig& c) { compare(run, c, mnist_data(run, c), "mnist"); }

@@ -12,7 +12,8 @@ Tensor lm_step(const Tensor& x, const Tensor& x_prev, const Tensor& f, const Ten
 namespace {
 
 nn::ConvOptions conv_options(int64_t stride, int64_t padding, const LmResNetOptions& o) {
-  return {.stride = stride, .padding = padding, .bias = false, .dtype = o.dtype, .device = o.device};
+  return {
+      .stride = stride, .padding = padding, .bias = false, .dtype = o.dtype, .device = o.device};
 }
 
 nn::BatchNormOptions bn_options(const LmResNetOptions& o) {

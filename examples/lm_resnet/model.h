@@ -94,8 +94,8 @@ class LmResNet : public nn::Module {
 
  private:
   LmResNetOptions o_;
-  std::vector<Tensor> ks_;                // per block; undefined where the step is a ResNet step
-  std::vector<int64_t> downsample_of_;    // per block: index into downsamples, or -1
+  std::vector<Tensor> ks_;              // per block; undefined where the step is a ResNet step
+  std::vector<int64_t> downsample_of_;  // per block: index into downsamples, or -1
 };
 
 }  // namespace ctdl::examples::lm_resnet

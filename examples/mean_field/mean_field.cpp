@@ -72,13 +72,11 @@ struct MeanFieldConfig {
   int64_t continuum_substeps = 8;
   int64_t seed = 0;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(MeanFieldConfig, toy_points, toy_dim, toy_depths,
-                                                toy_widths, toy_steps, toy_seeds, toy_lr, toy_outer_lr, mnist_dim, learn_embedding,
-                                                mnist_depths, mnist_widths, mnist_epochs,
-                                                train_limit, holdout, batch_size, optimizer, lr,
-                                                outer_lr, momentum, switch_depth, switch_width,
-                                                switch_epochs, switching, switch_probability,
-                                                permutations, continuum_substeps, seed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    MeanFieldConfig, toy_points, toy_dim, toy_depths, toy_widths, toy_steps, toy_seeds, toy_lr,
+    toy_outer_lr, mnist_dim, learn_embedding, mnist_depths, mnist_widths, mnist_epochs, train_limit,
+    holdout, batch_size, optimizer, lr, outer_lr, momentum, switch_depth, switch_width,
+    switch_epochs, switching, switch_probability, permutations, continuum_substeps, seed)
 
 // Two interleaved spirals of two turns in [-1, 1]², with a little noise; labels 0 and 1.
 nn::data::TensorDataset two_spirals(int64_t n, uint64_t seed) {
@@ -89,7 +87,8 @@ nn::data::TensorDataset two_spirals(int64_t n, uint64_t seed) {
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t c = i % 2;
-    const double t = 0.1 + 0.9 * uniform(rng), angle = 4 * std::numbers::pi * t + c * std::numbers::pi;
+    const double t = 0.1 + 0.9 * uniform(rng),
+                 angle = 4 * std::numbers::pi * t + c * std::numbers::pi;
     xy.push_back(t * std::cos(angle) + noise(rng));
     xy.push_back(t * std::sin(angle) + noise(rng));
     labels.push_back(c);
@@ -97,15 +96,17 @@ nn::data::TensorDataset two_spirals(int64_t n, uint64_t seed) {
   return {tensor(xy, {n, 2}), tensor(labels, {n})};
 }
 
-std::string key(int64_t L, int64_t M) { return "L=" + std::to_string(L) + ",M=" + std::to_string(M); }
+std::string key(int64_t L, int64_t M) {
+  return "L=" + std::to_string(L) + ",M=" + std::to_string(M);
+}
 
 // Trains fresh networks for every (L, M) and returns the final training losses (on the whole
 // training set, after training; the mean over `repeats` seeds); plots them against L and M.
 Json loss_grid(nn::Run& run, const std::string& name, const nn::data::TensorDataset& train_set,
                const nn::data::TensorDataset* test_set, int64_t inputs, int64_t classes,
-               int64_t dim, const std::vector<int64_t>& depths,
-               const std::vector<int64_t>& widths, TrainOptions options, uint64_t seed,
-               int64_t repeats, bool learn_embedding, MeanFieldClassifier* keep_last = nullptr) {
+               int64_t dim, const std::vector<int64_t>& depths, const std::vector<int64_t>& widths,
+               TrainOptions options, uint64_t seed, int64_t repeats, bool learn_embedding,
+               MeanFieldClassifier* keep_last = nullptr) {
   Json losses = Json::object(), accuracies = Json::object();
   std::vector<std::vector<double>> table(widths.size(), std::vector<double>(depths.size()));
   for (size_t j = 0; j < widths.size(); ++j)
@@ -123,7 +124,8 @@ Json loss_grid(nn::Run& run, const std::string& name, const nn::data::TensorData
         const double l = evaluate(net, train_set).loss;
         loss += l / static_cast<double>(repeats);
         if (test_set) accuracy += evaluate(net, *test_set).accuracy / static_cast<double>(repeats);
-        run.log({{"grid", name}, {"depth", L}, {"width", M}, {"seed", seed + r}, {"final_loss", l}});
+        run.log(
+            {{"grid", name}, {"depth", L}, {"width", M}, {"seed", seed + r}, {"final_loss", l}});
         if (keep_last) *keep_last = net;
       }
       table[j][i] = loss;
@@ -134,8 +136,9 @@ Json loss_grid(nn::Run& run, const std::string& name, const nn::data::TensorData
         line += ", held-out accuracy " + std::to_string(accuracy);
       }
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::cout << line << (repeats > 1 ? " (mean of " + std::to_string(repeats) + " seeds, " : " (")
-                << s << " s)\n";
+      std::cout << line
+                << (repeats > 1 ? " (mean of " + std::to_string(repeats) + " seeds, " : " (") << s
+                << " s)\n";
     }
   std::vector<nn::Series> by_depth, by_width;
   for (size_t j = 0; j < widths.size(); ++j) {
@@ -154,7 +157,9 @@ Json loss_grid(nn::Run& run, const std::string& name, const nn::data::TensorData
   nn::plot_lines((run.dir() / (name + "_loss_vs_depth.png")).string(), by_depth,
                  {.title = title, .xlabel = "depth L", .ylabel = "cross-entropy", .log_y = true});
   nn::plot_lines((run.dir() / (name + "_loss_vs_width.png")).string(), by_width,
-                 {.title = title, .xlabel = "width M (units per block)", .ylabel = "cross-entropy",
+                 {.title = title,
+                  .xlabel = "width M (units per block)",
+                  .ylabel = "cross-entropy",
                   .log_y = true});
   Json out = {{"train_loss", losses}};
   if (test_set) out["test_accuracy"] = accuracies;
@@ -184,7 +189,8 @@ void run_mean_field(nn::Run& run, const MeanFieldConfig& c) {
   // ---- 1. two spirals: loss against depth and width -----------------------------------------
   nn::data::TensorDataset spirals = two_spirals(c.toy_points, seed);
   TrainOptions toy = base;
-  toy.epochs = c.toy_steps, toy.batch_size = c.toy_points, toy.lr = c.toy_lr, toy.outer_lr = c.toy_outer_lr;
+  toy.epochs = c.toy_steps, toy.batch_size = c.toy_points, toy.lr = c.toy_lr,
+  toy.outer_lr = c.toy_outer_lr;
   MeanFieldClassifier largest(2, 2, {.dim = c.toy_dim, .depth = 1, .width = 1});
   Json toy_grid = loss_grid(run, "toy", spirals, nullptr, 2, 2, c.toy_dim, c.toy_depths,
                             c.toy_widths, toy, seed, c.toy_seeds, c.learn_embedding, &largest);
@@ -212,7 +218,8 @@ void run_mean_field(nn::Run& run, const MeanFieldConfig& c) {
   run.set_metric("mnist_test_accuracy", mnist_grid["test_accuracy"]);
 
   // ---- 3. order switching: the same start, the same batches, two procedures ---------------
-  const MeanFieldOptions shape{.dim = c.mnist_dim, .depth = c.switch_depth, .width = c.switch_width};
+  const MeanFieldOptions shape{
+      .dim = c.mnist_dim, .depth = c.switch_depth, .width = c.switch_width};
   manual_seed(seed + 1);
   MeanFieldClassifier plain(784, 10, shape, c.learn_embedding),
       switched(784, 10, shape, c.learn_embedding);
@@ -253,21 +260,24 @@ void run_mean_field(nn::Run& run, const MeanFieldConfig& c) {
   auto series = [](const std::string& title, std::vector<double> v) {
     nn::Series s{.title = title, .style = "linespoints"};
     std::sort(v.begin(), v.end());
-    for (size_t k = 0; k < v.size(); ++k) s.x.push_back(static_cast<double>(k + 1)), s.y.push_back(v[k]);
+    for (size_t k = 0; k < v.size(); ++k)
+      s.x.push_back(static_cast<double>(k + 1)), s.y.push_back(v[k]);
     return s;
   };
-  const std::string depth_width = "L = " + std::to_string(c.switch_depth) +
-                                  ", M = " + std::to_string(c.switch_width);
+  const std::string depth_width =
+      "L = " + std::to_string(c.switch_depth) + ", M = " + std::to_string(c.switch_width);
   nn::plot_lines((run.dir() / "permutation_change.png").string(),
                  {series("plain training", plain_study.relative_change),
                   series("order switching (" + c.switching + ")", switch_study.relative_change)},
                  {.title = "MNIST, " + depth_width + ": blocks in random orders (sorted)",
-                  .xlabel = "permutation", .ylabel = "relative change of the logits"});
+                  .xlabel = "permutation",
+                  .ylabel = "relative change of the logits"});
   nn::plot_lines((run.dir() / "permutation_accuracy.png").string(),
                  {series("plain training", plain_study.accuracy),
                   series("order switching (" + c.switching + ")", switch_study.accuracy)},
                  {.title = "MNIST, " + depth_width + ": held-out accuracy, blocks in random orders",
-                  .xlabel = "permutation", .ylabel = "accuracy"});
+                  .xlabel = "permutation",
+                  .ylabel = "accuracy"});
   run.set_metric("order_switching", switch_record);
   const double ratio = switch_study.mean_relative_change / plain_study.mean_relative_change;
   run.set_metric("permuted_change_ratio", ratio);

@@ -34,7 +34,8 @@ MeanFieldResNet::MeanFieldResNet(MeanFieldOptions options)
              "MeanFieldResNet: depth, width and dim must be positive, got ", o_.depth, ", ",
              o_.width, ", ", o_.dim);
   blocks = register_module("blocks", nn::ModuleList<MeanFieldBlock>());
-  for (int64_t l = 0; l < o_.depth; ++l) blocks.push_back(MeanFieldBlock(o_.dim, o_.width, o_.dtype));
+  for (int64_t l = 0; l < o_.depth; ++l)
+    blocks.push_back(MeanFieldBlock(o_.dim, o_.width, o_.dtype));
   order_ = register_buffer("order", arange(static_cast<double>(o_.depth), {.dtype = DType::Int64}));
 }
 
@@ -80,8 +81,8 @@ void MeanFieldResNet::swap(int64_t i, int64_t j) {
   set_order(o);
 }
 
-MeanFieldClassifier::MeanFieldClassifier(int64_t inputs, int64_t classes,
-                                         MeanFieldOptions options, bool learn_embedding)
+MeanFieldClassifier::MeanFieldClassifier(int64_t inputs, int64_t classes, MeanFieldOptions options,
+                                         bool learn_embedding)
     : nn::Module("MeanFieldClassifier"),
       learn_embedding(learn_embedding),
       embed(register_module("embed", nn::Linear(inputs, options.dim, {.dtype = options.dtype}))),

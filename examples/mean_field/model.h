@@ -20,7 +20,8 @@
 //   Tensor same = body.forward(x0, body.order());      // the same, with the order spelled out
 //   Tensor shuffled = body.forward(x0, {3, 0, 1, ...}); // the blocks in another order
 //   Tensor ode = body.continuum(x0, 8);                // dX/dt = E σ(X; θ) by RK4, 8 steps a block
-//   body.swap(2, 5);                                   // order switching: blocks 2 and 5 trade places
+//   body.swap(2, 5);                                   // order switching: blocks 2 and 5 trade
+//   places
 //
 // The order is part of the model (a buffer, saved in checkpoints): position p of the network
 // runs the units of blocks[order[p]]. Switching the order moves a block's parameters to

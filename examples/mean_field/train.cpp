@@ -23,8 +23,8 @@ namespace {
 // The order-switching step: the paper's procedure moves whole blocks to other depths while
 // training, so that a block's parameters are trained at many depths (in the continuum limit
 // the units at depth t move in t as well as in θ).
-void switch_order(MeanFieldResNet& body, Switching how, double probability,
-                  std::mt19937_64& rng, int64_t& switches) {
+void switch_order(MeanFieldResNet& body, Switching how, double probability, std::mt19937_64& rng,
+                  int64_t& switches) {
   const int64_t L = body.options().depth;
   if (how == Switching::None || L < 2) return;
   if (std::uniform_real_distribution<double>(0, 1)(rng) >= probability) return;
@@ -62,8 +62,8 @@ TrainResult train(MeanFieldClassifier& net, const nn::data::TensorDataset& data,
     fail("mean-field: optimizer must be \"sgd\" or \"adam\", got \"", o.optimizer, "\"");
   }
 
-  nn::data::DataLoader loader(data, {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed,
-                                     .prefetch = 0});
+  nn::data::DataLoader loader(
+      data, {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed, .prefetch = 0});
   TrainResult result;
   net.train();
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
@@ -119,7 +119,8 @@ PermutationStudy permutation_study(const MeanFieldClassifier& net,
     s.loss.push_back(e.loss);
   }
   auto mean = [](const std::vector<double>& v) {
-    return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    return v.empty() ? 0.0
+                     : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
   };
   s.mean_relative_change = mean(s.relative_change);
   s.mean_accuracy = mean(s.accuracy);

@@ -18,9 +18,9 @@ TEST_CASE("lm-resnet: the LM step and its gradient", "[examples][lm_resnet]") {
   Tensor x = tensor({1.0, 2.0}, {.dtype = f64}), prev = tensor({3.0, -1.0}, {.dtype = f64}),
          f = tensor({0.5, 0.25}, {.dtype = f64}), k = tensor({0.25, -0.5}, {.dtype = f64});
   // f + k·x + (1 − k)·x_prev
-  CHECK(testing::allclose(lm_step(x, prev, f, k),
-                          tensor({0.5 + 0.25 + 0.75 * 3.0, 0.25 - 1.0 + 1.5 * -1.0}, {.dtype = f64}),
-                          1e-15, 1e-15));
+  CHECK(testing::allclose(
+      lm_step(x, prev, f, k),
+      tensor({0.5 + 0.25 + 0.75 * 3.0, 0.25 - 1.0 + 1.5 * -1.0}, {.dtype = f64}), 1e-15, 1e-15));
   // k = 1: the ResNet step; no f: the two-step combination alone.
   CHECK(testing::allclose(lm_step(x, prev, f, ones({2}, {.dtype = f64})), x + f, 1e-15, 1e-15));
   CHECK(testing::allclose(lm_step(x, prev, Tensor(), k), k * x + (1.0 - k) * prev, 1e-15, 1e-15));
@@ -71,7 +71,10 @@ TEST_CASE("lm-resnet: shapes, coefficients and the ResNet it contains", "[exampl
 
 TEST_CASE("lm-resnet: stochastic depth drops blocks in training only", "[examples][lm_resnet]") {
   manual_seed(3);
-  LmResNet net({.in_channels = 1, .stages = {5}, .channels = {4}, .stochastic_depth = true,
+  LmResNet net({.in_channels = 1,
+                .stages = {5},
+                .channels = {4},
+                .stochastic_depth = true,
                 .survival_last = 0.5});
   CHECK(net.death_rate(0) == 0.0);
   CHECK(net.death_rate(2) == Approx(0.25));
@@ -111,8 +114,12 @@ TEST_CASE("lm-resnet: a few SGD steps lower the loss of both networks", "[exampl
   for (bool lm : {false, true})
     for (bool sd : {false, true}) {
       manual_seed(6);
-      LmResNet net({.in_channels = 1, .classes = 2, .stages = {3}, .channels = {4},
-                    .lm = lm, .stochastic_depth = sd});
+      LmResNet net({.in_channels = 1,
+                    .classes = 2,
+                    .stages = {3},
+                    .channels = {4},
+                    .lm = lm,
+                    .stochastic_depth = sd});
       nn::SGD opt(net.parameters(), {.lr = 0.05, .momentum = 0.9});
       // Training-mode losses (batch statistics): the first step's, and the mean of the last 5.
       double before = 0, after = 0;

@@ -97,7 +97,9 @@ TEST_CASE("mean-field: gradients pass gradcheck", "[examples][mean_field]") {
                             {input({3, 2})})
             .ok);
   CHECK(autograd::gradcheck(
-            [&](const TensorList& t) { return TensorList{net.forward(t[0], {2, 0, 1})}; },
+            [&](const TensorList& t) {
+              return TensorList{net.forward(t[0], {2, 0, 1})};
+            },
             {input({3, 2})})
             .ok);
 }
@@ -112,7 +114,8 @@ TEST_CASE("mean-field: a few steps of either procedure lower the loss", "[exampl
     MeanFieldClassifier net(2, 2, {.dim = 3, .depth = 4, .width = 8});
     const double before = evaluate(net, data).loss;
     std::mt19937_64 rng(0);
-    TrainResult r = train(net, data, {.epochs = 40, .batch_size = 64, .lr = 0.2, .switching = how}, rng);
+    TrainResult r =
+        train(net, data, {.epochs = 40, .batch_size = 64, .lr = 0.2, .switching = how}, rng);
     const double after = evaluate(net, data).loss;
     INFO("switching " << static_cast<int>(how) << ": " << before << " -> " << after);
     CHECK(after < 0.8 * before);
