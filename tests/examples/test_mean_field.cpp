@@ -37,7 +37,7 @@ std::vector<double> reference(const MeanFieldResNet& net, std::vector<double> x,
 
 }  // namespace
 
-TEST_CASE("mean-field: blocks follow x + 1/(LM)·Σ σ(x; θ) in the order given",
+TEST_CASE("mean-field: each block adds 1/(LM) times the sum of its units, in the order given",
           "[examples][mean_field]") {
   manual_seed(1);
   MeanFieldResNet net({.dim = 3, .depth = 4, .width = 5, .dtype = f64});
