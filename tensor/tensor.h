@@ -49,6 +49,10 @@ struct TensorImpl {
   // a gradient kept in .grad with its graph (backward with create_graph) forms no cycle.
   std::shared_ptr<autograd::Node> grad_accumulator;
 
+  // User-provided, so that make_shared<TensorImpl>() initializes member by member instead
+  // of first zero-filling the whole object (a `rep stos` that was a quarter of an add of two
+  // [2] tensors).
+  TensorImpl() {}
   ~TensorImpl();  // releases long graphs iteratively (see autograd/node.h)
 };
 
