@@ -10,48 +10,11 @@
 
 #include "ctdl/autograd/engine.h"
 #include "ctdl/ode/lab/exact.h"
+#include "ctdl/ode/lab/report.h"
 #include "ctdl/ode/lab/spec.h"
 
 namespace ctdl::ode::lab {
 namespace {
-
-using json = nlohmann::ordered_json;  // keys in the order written, as documented
-
-json to_json(const Tensor& t) {
-  std::vector<double> v = t.contiguous().to_vector<double>();
-  if (t.dim() == 0) return v[0];
-  std::function<json(size_t, size_t&)> build = [&](size_t dim, size_t& at) -> json {
-    json out = json::array();
-    for (int64_t i = 0; i < t.size(dim); ++i)
-      out.push_back(dim + 1 == static_cast<size_t>(t.dim()) ? json(v[at++]) : build(dim + 1, at));
-    return out;
-  };
-  size_t at = 0;
-  return build(0, at);
-}
-
-struct Outcome {
-  double loss = 0;
-  TensorList grads;  // z0, then the system's params
-  std::vector<std::string> names;
-  json fields;  // everything reported besides grads
-};
-
-json grads_json(const Outcome& o) {
-  json g = json::object();
-  for (size_t i = 0; i < o.grads.size(); ++i) g[o.names[i]] = to_json(o.grads[i]);
-  return g;
-}
-
-double relative_error(const TensorList& g, const TensorList& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    Tensor a = g[i].to(DType::Float64), b = ref[i].to(DType::Float64);
-    num += square(a - b).sum().item<double>();
-    den += square(b).sum().item<double>();
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
 
 Outcome execute(const ProblemSpec& spec, const RunSpec& run, DType dtype) {
   Solver solver = make_solver(run.solver, run.solver_options);
@@ -138,16 +101,8 @@ std::string run(const std::string& problem_json) {
   out["runs"] = json::array();
   for (const RunSpec& r : spec.runs) {
     json entry = {{"name", r.name}, {"solver", r.solver}, {"grad", r.grad}};
-    try {
-      Outcome o = execute(spec, r, spec.dtype);
-      entry["loss"] = o.loss;
-      entry["grads"] = grads_json(o);
-      entry["grad_rel_error"] = relative_error(o.grads, ref.grads);
-      entry.update(o.fields);
-    } catch (const Error& e) {
-      entry["error"] = e.what();
-    }
-    out["runs"].push_back(entry);
+    out["runs"].push_back(
+        report_run(entry, [&spec, &r] { return execute(spec, r, spec.dtype); }, ref));
   }
   return out.dump(2);
 }

@@ -8,6 +8,7 @@
 
 #include "ctdl/autograd/engine.h"
 #include "ctdl/ode/lab/lab.h"
+#include "ctdl/ode/lab/report.h"
 #include "ctdl/ode/lab/sde_systems.h"
 #include "ctdl/ode/sde/brownian/virtual_tree.h"
 #include "ctdl/ode/sde/registry.h"
@@ -15,21 +16,6 @@
 
 namespace ctdl::ode::lab {
 namespace {
-
-using json = nlohmann::ordered_json;
-
-json to_json(const Tensor& t) {
-  std::vector<double> v = t.contiguous().to_vector<double>();
-  if (t.dim() == 0) return v[0];
-  std::function<json(size_t, size_t&)> build = [&](size_t dim, size_t& at) -> json {
-    json out = json::array();
-    for (int64_t i = 0; i < t.size(dim); ++i)
-      out.push_back(dim + 1 == static_cast<size_t>(t.dim()) ? json(v[at++]) : build(dim + 1, at));
-    return out;
-  };
-  size_t at = 0;
-  return build(0, at);
-}
 
 // Nested lists of numbers at `path` as a float64 tensor.
 Tensor array(const json& j, const std::string& path) {
@@ -274,13 +260,6 @@ Tensor loss_of(const SdeProblem& p, const Tensor& trajectory) {
   return square(trajectory.select(0, T - 1)).sum();
 }
 
-struct Outcome {
-  double loss = 0;
-  TensorList grads;
-  std::vector<std::string> names;
-  json fields = json::object();
-};
-
 Outcome finish(const Tensor& loss, const TensorList& inputs, const SdeSystem& s) {
   Outcome o;
   o.loss = loss.item<double>();
@@ -366,23 +345,6 @@ Outcome reference(const SdeProblem& p, json& description) {
   return execute(p, r, DType::Float64);
 }
 
-double relative_error(const TensorList& g, const TensorList& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    Tensor a = g[i].to(DType::Float64), b = ref[i].to(DType::Float64);
-    num += square(a - b).sum().item<double>();
-    den += square(b).sum().item<double>();
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
-json grads_json(const Outcome& o) {
-  json g = json::object();
-  for (size_t i = 0; i < o.grads.size(); ++i)
-    g[o.names[i]] = to_json(o.grads[i].to(DType::Float64));
-  return g;
-}
-
 }  // namespace
 
 bool is_sde_problem(const std::string& problem_json) {
@@ -411,16 +373,7 @@ std::string run_sde(const std::string& problem_json) {
   out["runs"] = json::array();
   for (const SdeRun& r : p.runs) {
     json entry = {{"name", r.name}, {"solver", r.solver}, {"grad", r.grad}, {"dt", r.dt}};
-    try {
-      Outcome o = execute(p, r, p.dtype);
-      entry["loss"] = o.loss;
-      entry["grads"] = grads_json(o);
-      entry["grad_rel_error"] = relative_error(o.grads, ref.grads);
-      entry.update(o.fields);
-    } catch (const Error& e) {
-      entry["error"] = e.what();
-    }
-    out["runs"].push_back(entry);
+    out["runs"].push_back(report_run(entry, [&p, &r] { return execute(p, r, p.dtype); }, ref));
   }
   return out.dump(2);
 }
