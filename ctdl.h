@@ -16,6 +16,7 @@
 #include "ctdl/autograd/functional.h"
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/autograd/gradcheck.h"
+#include "ctdl/backends/cuda/cuda.h"
 #include "ctdl/distributed/ddp.h"
 #include "ctdl/distributed/launch.h"
 #include "ctdl/distributed/layer_parallel.h"

@@ -143,4 +143,10 @@ class Backend {
 // The backend registered for a device type; throws when none is (e.g. CUDA not built).
 Backend& backend_for(Device device);
 
+// Serves every device of `type` with `backend` instead of the built-in one (nullptr
+// restores it). For tests: the CUDA suites run the front end (ops, autograd, solvers) on an
+// emulated device, CPU kernels behind Device::cuda(0), where no GPU is present, which
+// checks that nothing mixes devices or reads device memory on the host.
+void override_backend(DeviceType type, Backend* backend);
+
 }  // namespace ctdl

@@ -3,12 +3,14 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(dir tensor autograd backends backends/cpu ode nn distributed)
+foreach(dir tensor autograd backends backends/cpu backends/cuda ode nn distributed)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ctdl/${dir}
           FILES_MATCHING PATTERN "*.h" PATTERN "CMakeLists.txt" EXCLUDE
           # The lab's internal report header includes nlohmann-json, not a dependency of
           # installed ctdl.
-          REGEX "ode/lab/report\\.h$" EXCLUDE)
+          REGEX "ode/lab/report\\.h$" EXCLUDE
+          # The CUDA backend's internal header includes the CUDA toolkit's.
+          REGEX "backends/cuda/runtime\\.h$" EXCLUDE)
 endforeach()
 install(FILES ${CMAKE_SOURCE_DIR}/ctdl.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ctdl)
 

@@ -32,8 +32,22 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   return std::make_shared<Allocated>(data, nbytes, device);
 }
 
+std::shared_ptr<Storage> Storage::adopt(void* data, size_t nbytes, Device device,
+                                        void (*release)(void*)) {
+  std::shared_ptr<Storage> storage = allocate(0, device);
+  storage->data_ = data;
+  storage->nbytes_ = nbytes;
+  storage->release_ = release;
+  raise_peak(live_bytes.fetch_add(static_cast<int64_t>(nbytes), std::memory_order_relaxed) +
+             static_cast<int64_t>(nbytes));
+  return storage;
+}
+
 Storage::~Storage() {
-  if (data_) backend_for(device_).deallocate(data_, nbytes_);
+  if (data_ && release_)
+    release_(data_);
+  else if (data_)
+    backend_for(device_).deallocate(data_, nbytes_);
   live_allocations.fetch_sub(1, std::memory_order_relaxed);
   live_bytes.fetch_sub(static_cast<int64_t>(nbytes_), std::memory_order_relaxed);
 }

@@ -18,6 +18,10 @@ namespace ctdl {
 class Storage {
  public:
   static std::shared_ptr<Storage> allocate(size_t nbytes, Device device);
+  // Memory allocated elsewhere (page-locked host memory, for instance), given back with
+  // `release` instead of the device backend's deallocate.
+  static std::shared_ptr<Storage> adopt(void* data, size_t nbytes, Device device,
+                                        void (*release)(void*));
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -37,6 +41,7 @@ class Storage {
   size_t nbytes_;
   Device device_;
   uint32_t version_ = 0;
+  void (*release_)(void*) = nullptr;
 };
 
 struct MemoryStats {

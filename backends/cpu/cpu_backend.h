@@ -5,7 +5,7 @@
 
 namespace ctdl::cpu {
 
-class CpuBackend final : public Backend {
+class CpuBackend : public Backend {
  public:
   const char* name() const override { return "cpu"; }
   void* allocate(size_t nbytes) override;

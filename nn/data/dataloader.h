@@ -17,6 +17,8 @@
 // with tbb::parallel_for. The producer is a plain thread, not a TBB task, because it blocks
 // on the queue and must not hold one of the workers the compute kernels use.
 //
+// On a GPU: {.device = Device::cuda(0)} delivers batches there (see DataLoaderOptions).
+//
 // Sharding (data-parallel training): with num_shards = R, shard r sees every R-th example
 // of the epoch's order, so the shards partition each epoch.
 #pragma once
@@ -38,6 +40,10 @@ struct DataLoaderOptions {
   Transform transform;   // applied to each example's input; empty: none
   int64_t num_shards = 1;
   int64_t shard = 0;
+  // Where batches are delivered. For a CUDA device the prefetch thread assembles each batch
+  // on the host, stages it in page-locked memory and queues the copy, so the training loop
+  // receives device tensors.
+  Device device = Device::cpu();
 };
 
 class DataLoader {
@@ -72,6 +78,7 @@ class DataLoader {
 
  private:
   Example load(int64_t epoch, const std::vector<int64_t>& order, int64_t b) const;
+  Example load_on_host(int64_t epoch, const std::vector<int64_t>& order, int64_t b) const;
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   int64_t epoch_ = 0;

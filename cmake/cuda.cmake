@@ -1,0 +1,28 @@
+# The CUDA backend's toolchain: sets CTDL_HAVE_CUDA and, when on, enables the CUDA language
+# for Hopper (sm_90 machine code plus PTX, which newer GPUs compile at load time).
+if(CTDL_CUDA STREQUAL "AUTO" OR CTDL_CUDA)
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)  # "90" = 90-real (SASS) + 90-virtual (PTX)
+    endif()
+    # CMake 3.25 does not know nvcc 13's dialect flags (CMAKE_CUDA_STANDARD fails), so
+    # the standard is passed directly.
+    string(APPEND CMAKE_CUDA_FLAGS " -std=c++20")
+    set(CMAKE_CUDA_HOST_COMPILER ${CMAKE_CXX_COMPILER} CACHE FILEPATH "nvcc's host compiler")
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(CTDL_HAVE_CUDA ON)
+  elseif(CTDL_CUDA STREQUAL "AUTO")
+    set(CTDL_HAVE_CUDA OFF)
+  else()
+    message(FATAL_ERROR "CTDL_CUDA=ON but no CUDA compiler was found (set CMAKE_CUDA_COMPILER)")
+  endif()
+else()
+  set(CTDL_HAVE_CUDA OFF)
+endif()
+message(STATUS "ctdl: CUDA backend ${CTDL_HAVE_CUDA}")
