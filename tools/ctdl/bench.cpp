@@ -1,7 +1,10 @@
 // `ctdl bench`: times the reference workloads (bench_workloads.h) and prints one JSON object
 // per workload per line, the format ../shared/bench/compare.py reads next to PyTorch's:
-//   {"workload": "matmul_n512", "median_ms": 3.1, "min_ms": 3.0, "reps": 7, "gflops": 86.6, ...}
-// Each workload is prepared untimed, run once to warm up, then timed `reps` times.
+//   {"workload": "matmul_n512", "median_ms": 3.1, "min_ms": 3.0, "reps": 7, "threads": 2,
+//    "device": "cpu", "peak_bytes": 0, "gflops": 86.6, ...}
+// Each workload is prepared untimed on the device of --device, run once to warm up, then
+// timed `reps` times. On a GPU the clock stops after cuda::synchronize(), once the
+// repetition's kernels have finished, not when they were queued.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -12,6 +15,7 @@
 
 #include "bench_workloads.h"
 #include "commands.h"
+#include "ctdl/backends/cuda/cuda.h"
 #include "ctdl/ctdl.h"
 #include "ctdl/tensor/threads.h"
 
@@ -21,23 +25,32 @@ namespace {
 
 using json = nlohmann::ordered_json;  // keys in the order written: workload first
 
-const char* const kUsage = "usage: ctdl bench [--only NAME,NAME] [--reps N] [--list]\n";
+const char* const kUsage =
+    "usage: ctdl bench [--device cpu|cuda[:N]] [--only NAME,NAME] [--reps N] [--list]\n";
 
 void help() {
   std::cout
       << kUsage
       << "\nTimes ctdl on the reference workloads of ../shared/bench/WORKLOADS.md and prints\n"
          "one JSON object per workload per line: workload, median_ms, min_ms, reps,\n"
-         "threads, peak_bytes (the most memory one repetition allocated beyond what was\n"
-         "live before it) and, where they apply, gflops, gbps, nfe (evaluations of an ODE's\n"
-         "right-hand side, forward and backward) and nfe_backward. Each workload runs once\n"
-         "untimed first.\n"
+         "threads, device, peak_bytes (the most memory one repetition allocated beyond what\n"
+         "was live before it) and, where they apply, gflops, gbps, nfe (evaluations of an\n"
+         "ODE's right-hand side, forward and backward) and nfe_backward. Each workload runs\n"
+         "once untimed first.\n"
          "All cores are used unless CTDL_NUM_THREADS says otherwise.\n\n"
+         "  --device DEVICE   where the tensors, models and optimizers live: cpu (default),\n"
+         "                    cuda or cuda:N (needs a build with CTDL_CUDA and a GPU); on a\n"
+         "                    GPU each repetition is timed until cuda::synchronize() returns,\n"
+         "                    and the GPU's description is printed once on stderr\n"
          "  --only NAME,NAME  these workloads only (see --list)\n"
          "  --reps N          timed repetitions per workload (default 7)\n"
          "  --list            the workloads, one a line\n\n"
+         "A workload that fails (an operation the device does not have, say) prints\n"
+         "{\"workload\": ..., \"device\": ..., \"error\": ...} and the others still run; the\n"
+         "exit status is then 1.\n\n"
          "Side by side with PyTorch:\n"
-         "  python3 ../shared/bench/compare.py -- build/bin/ctdl bench\n";
+         "  python3 ../shared/bench/compare.py -- build/bin/ctdl bench\n"
+         "  python3 bench/compare_cuda.py -- build/bin/ctdl bench --device cuda\n";
 }
 
 std::vector<std::string> split_names(const std::string& list) {
@@ -72,9 +85,42 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;  // as Python's statistics.median
 }
 
-json measure(const benchmarks::Workload& w, int reps) {
-  benchmarks::Prepared p = w.prepare();
-  p.repetition();  // warm-up
+// "cpu", "cuda" (device 0) or "cuda:N".
+Device parse_device(const std::string& text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  if (text.rfind("cuda:", 0) == 0 && text.size() > 5) {
+    char* end = nullptr;
+    long index = std::strtol(text.c_str() + 5, &end, 10);
+    if (*end == '\0' && text[5] >= '0' && text[5] <= '9' && index <= 1024)
+      return Device::cuda(static_cast<int>(index));
+  }
+  fail("--device must be cpu, cuda or cuda:N, got \"", text, "\"");
+}
+
+// Throws a one-line error naming `device` and why it cannot be used.
+void require_available(Device device) {
+  if (device.is_cpu()) return;
+  CTDL_CHECK(cuda::is_built(), "device ", device,
+             " is not available: this build of ctdl has no CUDA backend (configure with "
+             "-DCTDL_CUDA=ON and the CUDA toolkit installed)");
+  if (device_available(device)) return;
+  const int count = cuda::device_count();
+  if (count == 0) fail("device ", device, " is not available: the CUDA driver reports no GPU");
+  fail("device ", device, " is not available: this machine has ", count, " GPU",
+       count == 1 ? "" : "s", " (cuda:0", count == 1 ? "" : str("..cuda:", count - 1), ")");
+}
+
+// Waits for the work queued on `device` (nothing to wait for on the CPU).
+void wait_for(Device device) {
+  if (device.is_cuda()) cuda::synchronize(device.index);
+}
+
+json measure(const benchmarks::Workload& w, Device device, int reps) {
+  benchmarks::Prepared p = w.prepare(device);
+  wait_for(device);  // inputs made
+  p.repetition();    // warm-up
+  wait_for(device);
   std::vector<double> ms;
   int64_t peak = 0;
   for (int i = 0; i < reps; ++i) {
@@ -82,6 +128,7 @@ json measure(const benchmarks::Workload& w, int reps) {
     const int64_t live = memory_stats().live_bytes;
     auto start = std::chrono::steady_clock::now();
     p.repetition();
+    wait_for(device);
     auto stop = std::chrono::steady_clock::now();
     ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
     peak = std::max(peak, memory_stats().peak_bytes - live);
@@ -92,6 +139,7 @@ json measure(const benchmarks::Workload& w, int reps) {
               {"min_ms", *std::min_element(ms.begin(), ms.end())},
               {"reps", reps},
               {"threads", num_threads()},
+              {"device", str(device)},
               {"peak_bytes", peak}};
   if (p.flops > 0) out["gflops"] = p.flops / med / 1e6;
   if (p.bytes > 0) out["gbps"] = p.bytes / med / 1e6;
@@ -108,6 +156,7 @@ int bench(int argc, char** argv) {
   std::vector<std::string> only;
   int reps = 7;
   bool list = false;
+  Device device = Device::cpu();
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -116,10 +165,12 @@ int bench(int argc, char** argv) {
     }
     if (arg == "--list") {
       list = true;
-    } else if (arg == "--only" || arg == "--reps") {
+    } else if (arg == "--only" || arg == "--reps" || arg == "--device") {
       CTDL_CHECK(i + 1 < argc, "option ", arg, " needs a value");
       std::string value = argv[++i];
-      if (arg == "--only") {
+      if (arg == "--device") {
+        device = parse_device(value);
+      } else if (arg == "--only") {
         only = split_names(value);
         CTDL_CHECK(!only.empty(), "--only needs at least one workload name");
       } else {
@@ -143,9 +194,26 @@ int bench(int argc, char** argv) {
                 << w->description << "\n";
     return 0;
   }
+  require_available(device);
+  if (device.is_cuda())
+    std::cerr << "ctdl bench: " << device << " is " << cuda::device_description(device.index)
+              << "\n";
   manual_seed(0);
-  for (const benchmarks::Workload* w : chosen) std::cout << measure(*w, reps).dump() << std::endl;
-  return 0;
+  int failed = 0;
+  for (const benchmarks::Workload* w : chosen) {
+    json line;
+    try {
+      line = measure(*w, device, reps);
+    } catch (const std::exception& e) {
+      // One workload the device cannot run yet should not hide the others' timings.
+      std::cerr << "ctdl bench: " << w->name << " on " << device << " failed: " << e.what()
+                << "\n";
+      line = {{"workload", w->name}, {"device", str(device)}, {"error", e.what()}};
+      ++failed;
+    }
+    std::cout << line.dump() << std::endl;
+  }
+  return failed ? 1 : 0;
 }
 
 }  // namespace ctdl::cli

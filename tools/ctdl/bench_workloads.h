@@ -4,9 +4,13 @@
 // get.
 //
 //   for (const benchmarks::Workload& w : benchmarks::workloads()) {
-//     benchmarks::Prepared p = w.prepare();   // inputs, model, optimizer: untimed
-//     p.repetition();                    // one timed repetition
+//     benchmarks::Prepared p = w.prepare(Device::cpu());  // inputs, model, optimizer: untimed
+//     p.repetition();                                     // one timed repetition
 //   }
+//
+// prepare(device) puts every tensor, model and optimizer of the workload on `device`. On a
+// GPU a repetition only queues its kernels: the caller waits for them (cuda::synchronize)
+// before stopping the clock.
 #pragma once
 
 #include <functional>
@@ -14,6 +18,7 @@
 #include <vector>
 
 #include "ctdl/ode/integrate.h"
+#include "ctdl/tensor/device.h"
 
 namespace ctdl::cli::benchmarks {
 
@@ -27,7 +32,7 @@ struct Prepared {
 struct Workload {
   const char* name;
   const char* description;
-  std::function<Prepared()> prepare;
+  std::function<Prepared(Device)> prepare;
 };
 
 // In the order of WORKLOADS.md.
