@@ -101,7 +101,10 @@ Tensor copy(const Tensor& x) {
 }
 
 void copy_into(const Tensor& dst, const Tensor& src) {
-  common_device("copy_", {&dst, &src});
+  // Across devices the values travel first: copy_ is how data changes device in place
+  // (loading a checkpoint into a model on the GPU, filling a page-locked staging tensor).
+  if (src.defined() && dst.defined() && src.device() != dst.device())
+    return copy_into(dst, to_device(src, dst.device()));
   CTDL_CHECK(broadcast_shapes(src.shape(), dst.shape(), "copy_") == dst.shape(),
              "copy_: cannot copy a tensor of shape ", src.shape(), " into shape ", dst.shape());
   if (dst.numel()) backend(dst).copy(kernel_arg(dst), kernel_arg(src, dst.shape()));

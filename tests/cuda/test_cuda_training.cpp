@@ -1,5 +1,7 @@
 // Training on the device with the model DSL: modules, losses, optimizers and the data
 // loader, step for step against the same training on the CPU.
+#include <filesystem>
+
 #include "cuda/cuda_device.h"
 
 namespace ctdl::testing {
@@ -45,6 +47,37 @@ TEST_CASE("cuda: training a model on the device matches the CPU step for step", 
   REQUIRE(dev_losses.size() == cpu_losses.size());
   for (size_t i = 0; i < cpu_losses.size(); ++i) CHECK(dev_losses[i] == Approx(cpu_losses[i]).epsilon(1e-9));
   for (size_t i = 0; i < cpu_params.size(); ++i) CHECK(allclose(dev_params[i], cpu_params[i], 1e-8, 1e-10));
+}
+
+TEST_CASE("cuda: a model on the device saves and loads its weights across devices", "[cuda][nn]") {
+  manual_seed(8);
+  nn::Sequential model(nn::Linear(5, 7), nn::Tanh(), nn::Linear(7, 2));
+  model.to(gpu());
+  const std::string path = (std::filesystem::temp_directory_path() / "ctdl_cuda_weights.safetensors").string();
+  nn::save(model, path);
+  Tensor x = randn({3, 5});
+  Tensor expected = model(x.to(gpu())).to(Device::cpu());
+  // Into a model on the CPU, and into another model on the device.
+  nn::Sequential on_cpu(nn::Linear(5, 7), nn::Tanh(), nn::Linear(7, 2));
+  nn::load(on_cpu, path);
+  CHECK(allclose(on_cpu(x), expected, 1e-6, 1e-6));
+  nn::Sequential on_device(nn::Linear(5, 7), nn::Tanh(), nn::Linear(7, 2));
+  on_device.to(gpu());
+  nn::load(on_device, path);
+  for (const Tensor& p : on_device.parameters()) CHECK(p.device() == gpu());
+  CHECK(allclose(on_device(x.to(gpu())).to(Device::cpu()), expected, 1e-6, 1e-6));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("cuda: copy_ moves values between devices", "[cuda]") {
+  Tensor host = randn({4, 3});
+  Tensor dev = zeros({4, 3}, {.device = gpu()});
+  dev.copy_(host);
+  CHECK(dev.device() == gpu());
+  CHECK(dev.to(Device::cpu()).to_vector<double>() == host.to_vector<double>());
+  Tensor back = zeros({4, 3});
+  back.copy_(dev * 2.0);
+  CHECK(allclose(back, host * 2.0));
 }
 
 }  // namespace
