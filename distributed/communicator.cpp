@@ -67,7 +67,7 @@ void Communicator::check_buffer(const Tensor& buffer, const char* op) const {
   CTDL_CHECK(buffer.is_contiguous(), op, ": the buffer must be contiguous (shape ", buffer.shape(),
              ", strides ", buffer.strides(), ")");
   CTDL_CHECK(buffer.device().is_cpu(), op, ": the buffer is on ", buffer.device(), "; the ", name(),
-             " communicator takes CPU tensors");
+             " communicator takes CPU tensors (CUDA tensors: distributed::nccl_world())");
   DType d = buffer.dtype();
   CTDL_CHECK(d == DType::Float32 || d == DType::Float64 || d == DType::Int64, op,
              ": buffers of float32, float64 or int64 only, got ", d);

@@ -1,7 +1,7 @@
 // The collective and point-to-point operations ctdl's parallel training needs, behind a
 // small interface. MPI implements it (mpi_communicator.cpp, build option CTDL_MPI); a single
-// process is the trivial case (SingleProcess); a NCCL communicator for the CUDA backend is
-// meant to slot in beside them (README.md here: not written yet).
+// process is the trivial case (SingleProcess); NCCL implements it for CUDA tensors
+// (nccl_communicator.h, build option CTDL_NCCL).
 //
 //   distributed::Communicator& comm = distributed::world();   // launch.h
 //   Tensor g = ...;                       // contiguous, float32/float64/int64, on the CPU

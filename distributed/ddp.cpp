@@ -153,16 +153,19 @@ DistributedDataParallel::DistributedDataParallel(Communicator& comm, nn::Module 
                "; float32 or float64 only");
     s.params.push_back({.tensor = t, .name = name});
   }
-  // Buckets of one dtype each, filled from the last parameter back.
+  // Buckets of one dtype and device each (the parameters' device: NCCL reduces CUDA
+  // tensors in place), filled from the last parameter back.
   std::vector<int64_t> sizes;
   for (size_t k = s.params.size(); k-- > 0;) {
     State::Param& p = s.params[k];
     const DType dtype = p.tensor.dtype();
+    const Device device = p.tensor.device();
     const int64_t n = p.tensor.numel();
     bool fits = !s.buckets.empty() && s.buckets.back().buffer.dtype() == dtype &&
+                s.buckets.back().buffer.device() == device &&
                 (sizes.back() + n) * element_size(dtype) <= options.bucket_bytes;
     if (!fits) {
-      s.buckets.push_back({.buffer = zeros({0}, {.dtype = dtype})});
+      s.buckets.push_back({.buffer = zeros({0}, {.dtype = dtype, .device = device})});
       sizes.push_back(0);
     }
     p.bucket = s.buckets.size() - 1;
@@ -171,7 +174,8 @@ DistributedDataParallel::DistributedDataParallel(Communicator& comm, nn::Module 
     s.buckets.back().params.push_back(k);
   }
   for (size_t b = 0; b < s.buckets.size(); ++b)
-    s.buckets[b].buffer = zeros({sizes[b]}, {.dtype = s.buckets[b].buffer.dtype()});
+    s.buckets[b].buffer = zeros(
+        {sizes[b]}, {.dtype = s.buckets[b].buffer.dtype(), .device = s.buckets[b].buffer.device()});
   for (State::Bucket& b : s.buckets) b.waiting = b.params.size();
   for (size_t k = 0; k < s.params.size(); ++k) {
     State::Param& p = s.params[k];

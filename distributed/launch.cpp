@@ -6,7 +6,9 @@
 #include <streambuf>
 #include <thread>
 
+#include "ctdl/backends/cuda/cuda.h"
 #include "ctdl/distributed/ddp.h"
+#include "ctdl/distributed/nccl_communicator.h"
 #include "ctdl/nn/train/parallel.h"
 #include "ctdl/tensor/threads.h"
 
@@ -24,6 +26,13 @@ std::unique_ptr<Communicator>& world_slot() {
   return world;
 }
 
+// Made by nccl_world(). Never destroyed at exit (the CUDA driver may be gone by then):
+// launch() destroys it before MPI's end.
+std::unique_ptr<Communicator>& nccl_slot() {
+  static auto* nccl = new std::unique_ptr<Communicator>();
+  return *nccl;
+}
+
 int env_int(const char* name, int otherwise) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : otherwise;
@@ -36,7 +45,11 @@ class CommunicatorDataParallel final : public nn::DataParallel {
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
   std::unique_ptr<nn::GradientSync> sync_gradients(nn::Module& model) override {
-    return std::make_unique<DistributedDataParallel>(comm_, model);
+    // A model on a GPU reduces its gradients through NCCL (the parameters' device decides).
+    TensorList params = model.parameters();
+    Communicator& comm =
+        params.empty() || params[0].device().is_cpu() ? comm_ : world_for(params[0].device());
+    return std::make_unique<DistributedDataParallel>(comm, model);
   }
   std::vector<double> sum(const std::vector<double>& values) override { return comm_.sum(values); }
   std::string broadcast_from_main(const std::string& bytes) override {
@@ -64,6 +77,26 @@ Communicator& world() {
   if (!w) w = std::make_unique<SingleProcess>();
   return *w;
 }
+
+int local_rank() {
+  for (const char* name :
+       {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "LOCAL_RANK"})
+    if (const char* v = std::getenv(name); v && *v) return std::atoi(v);
+  return world().rank();
+}
+
+Device local_device() {
+  if (!cuda::is_available()) return Device::cpu();
+  return Device::cuda(local_rank() % cuda::device_count());
+}
+
+Communicator& nccl_world() {
+  std::unique_ptr<Communicator>& nccl = nccl_slot();
+  if (!nccl) nccl = std::make_unique<NcclCommunicator>(world());
+  return *nccl;
+}
+
+Communicator& world_for(Device device) { return device.is_cuda() ? nccl_world() : world(); }
 
 int launch(int argc, char** argv, const std::function<int(int, char**)>& fn,
            LaunchOptions options) {
@@ -93,11 +126,14 @@ int launch(int argc, char** argv, const std::function<int(int, char**)>& fn,
     std::string what = e.what();
     if (what.rfind(prefix, 0) != 0) what = prefix + what;  // the watchdog's says it already
     std::cerr << what << "\n" << prefix << "stopping every rank\n";
+    // NCCL's operations in flight are aborted first (its abort then ends MPI's ranks).
+    if (nccl_slot()) nccl_slot()->abort(1);
     comm.abort(1);
   }
   nn::set_data_parallel(nullptr);
   std::cout.flush();
   std::cout.rdbuf(cout_buffer);
+  nccl_slot().reset();  // it holds on to world() (its bootstrap)
   world_slot().reset();
   mpi::finalize();
   return status;

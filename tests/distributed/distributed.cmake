@@ -1,7 +1,8 @@
 # tests/distributed: included by tests/CMakeLists.txt. What one process can check is built
 # always; the MPI tests run under mpirun with two ranks (--oversubscribe: CI has two cores and
 # other work; --allow-run-as-root: CI runs as root) when ctdl is built with MPI (CTDL_MPI).
-ctdl_add_test_suite(test_distributed distributed/test_mgrit.cpp distributed/test_ddp.cpp)
+ctdl_add_test_suite(test_distributed distributed/test_mgrit.cpp distributed/test_ddp.cpp
+  distributed/test_nccl.cpp)
 
 if(CTDL_HAVE_MPI AND NOT MPIEXEC_EXECUTABLE)
   message(STATUS "ctdl: MPI found but no mpirun/mpiexec (openmpi-bin): the two-rank tests are "
@@ -27,7 +28,8 @@ if(CTDL_HAVE_MPI AND MPIEXEC_EXECUTABLE)
   if(CTDL_SANITIZE)
     list(APPEND mpi_environment ASAN_OPTIONS=detect_leaks=0)
   endif()
-  add_executable(test_distributed_mpi distributed/mpi_main.cpp distributed/test_mpi.cpp)
+  add_executable(test_distributed_mpi distributed/mpi_main.cpp distributed/test_mpi.cpp
+                                    distributed/test_nccl_mpi.cpp)
   target_link_libraries(test_distributed_mpi PRIVATE ctdl Catch2::Catch2)
   target_include_directories(test_distributed_mpi PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_options(test_distributed_mpi PRIVATE ${CTDL_WARNINGS})
@@ -45,6 +47,19 @@ if(CTDL_HAVE_MPI AND MPIEXEC_EXECUTABLE)
                      $<TARGET_FILE:test_distributed_mpi> ${name})
     set_tests_properties("mpi:${name}" PROPERTIES TIMEOUT 120 PROCESSORS 2
                          ENVIRONMENT "CTDL_DIST_TIMEOUT=20;${mpi_environment}")
+  endforeach()
+  # NCCL on two GPUs (one per rank). Where ctdl has no NCCL or the machine fewer GPUs than
+  # ranks, every rank says "skipped: ..." and CTest reports the test as skipped. (--warn
+  # NoTests: a name Catch2 does not match, a comma in it say, fails instead of passing.)
+  foreach(name
+      "nccl: all-reduce and broadcast and messages of device tensors"
+      "nccl: DDP of a CUDA model trains like one process on the global batch")
+    add_test(NAME "mpi:${name}"
+             COMMAND ${MPIEXEC_EXECUTABLE} ${CTDL_MPIEXEC_FLAGS} ${MPIEXEC_NUMPROC_FLAG} 2
+                     $<TARGET_FILE:test_distributed_mpi> --warn NoTests ${name})
+    set_tests_properties("mpi:${name}" PROPERTIES TIMEOUT 120 PROCESSORS 2
+                         ENVIRONMENT "CTDL_DIST_TIMEOUT=20;${mpi_environment}"
+                         SKIP_REGULAR_EXPRESSION "skipped: ")
   endforeach()
 
   add_executable(distributed_failure distributed/failure.cpp)
