@@ -591,6 +591,8 @@ void CudaBackend::copy(const KernelTensor& out, const KernelTensor& in) {
   const int64_t n = out.numel();
   if (n == 0) return;
   if (out.dtype == in.dtype && contiguous(out) && contiguous(in)) {
+    // x.copy_(x): cudaMemcpy's areas must not overlap, and there is nothing to do.
+    if (out.data == in.data) return;
     CTDL_CUDA_CHECK(cudaMemcpyAsync(out.data, in.data, n * element_size(out.dtype),
                                     cudaMemcpyDeviceToDevice, current_stream(device_)));
     return;

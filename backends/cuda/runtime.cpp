@@ -2,6 +2,7 @@
 // backend (cuda.h, runtime.h).
 #include <atomic>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "ctdl/backends/cuda/cuda.h"
@@ -34,13 +35,32 @@ std::atomic<int64_t> host_reads{0};
 
 constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;  // what cuBLAS advises for Hopper
 
+// One thread's cuBLAS handle for one device, the stream it is bound to, and its workspaces:
+// one per stream, since two streams' products may run at once and must not share scratch.
+struct CublasHandle {
+  cublasHandle_t handle = nullptr;
+  cudaStream_t stream = nullptr;
+  bool bound = false;  // stream is valid
+  std::vector<std::pair<cudaStream_t, void*>> workspaces;
+};
+
 struct CublasHandles {
-  std::vector<cublasHandle_t> handles;
+  std::vector<CublasHandle> per_device;
   ~CublasHandles() {
     // At thread exit the driver may already be shut down (process exit); leak rather than crash.
   }
 };
 thread_local CublasHandles cublas_handles;
+
+// The workspace `h` uses on `stream`, allocated on first use (device current).
+void* cublas_workspace(CublasHandle& h, cudaStream_t stream) {
+  for (auto& [s, workspace] : h.workspaces)
+    if (s == stream) return workspace;
+  void* workspace = nullptr;
+  CTDL_CUDA_CHECK(cudaMalloc(&workspace, kCublasWorkspaceBytes));
+  h.workspaces.emplace_back(stream, workspace);
+  return workspace;
+}
 
 }  // namespace
 
@@ -194,10 +214,15 @@ void Graph::capture(const std::function<void()>& body, int device) {
   DeviceGuard guard(device);
   cudaStream_t stream = current_stream(device);
   state_->device = device;
-  state_->pool = create_capture_pool();
-  set_capture_pool(state_->pool);
+  // What an attempt that failed after its body (ending or instantiating) left behind.
+  if (state_->graph) cudaGraphDestroy(std::exchange(state_->graph, nullptr));
+  if (state_->pool) release_capture_pool(std::exchange(state_->pool, 0));
+  state_->pool = create_capture_pool();  // released by ~Graph
   // Relaxed: the memory cache may call cudaMalloc while capturing (for the graph's pool).
   CTDL_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed));
+  // Only once the capture has begun: were it set before, a failed begin would leave this
+  // thread allocating from the graph's pool (never from the shared cache) from then on.
+  set_capture_pool(state_->pool);
   try {
     body();
   } catch (...) {
@@ -206,6 +231,10 @@ void Graph::capture(const std::function<void()>& body, int device) {
     if (partial) cudaGraphDestroy(partial);
     cudaGetLastError();
     set_capture_pool(0);
+    // Nothing captured survives, so the pool goes back now: a second capture() on this graph
+    // would otherwise replace its id and keep the blocks of this attempt out of use for good.
+    release_capture_pool(state_->pool);
+    state_->pool = 0;
     throw;
   }
   set_capture_pool(0);
@@ -222,18 +251,22 @@ void Graph::replay() {
 // ---- cuBLAS ---------------------------------------------------------------------------
 
 cublasHandle_t cublas_handle(int device) {
-  auto& handles = cublas_handles.handles;
-  if (static_cast<int>(handles.size()) <= device) handles.resize(device + 1, nullptr);
-  if (!handles[device]) {
-    DeviceGuard guard(device);
-    CTDL_CUBLAS_CHECK(cublasCreate(&handles[device]));
-    // A workspace of our own, so that cuBLAS allocates nothing inside a graph capture.
-    void* workspace = nullptr;
-    CTDL_CUDA_CHECK(cudaMalloc(&workspace, kCublasWorkspaceBytes));
-    CTDL_CUBLAS_CHECK(cublasSetWorkspace(handles[device], workspace, kCublasWorkspaceBytes));
+  auto& handles = cublas_handles.per_device;
+  if (static_cast<int>(handles.size()) <= device) handles.resize(device + 1);
+  CublasHandle& h = handles[device];
+  DeviceGuard guard(device);
+  if (!h.handle) CTDL_CUBLAS_CHECK(cublasCreate(&h.handle));
+  const cudaStream_t stream = current_stream(device);
+  if (!h.bound || h.stream != stream) {
+    CTDL_CUBLAS_CHECK(cublasSetStream(h.handle, stream));
+    // cublasSetStream puts the handle back on cuBLAS's default workspace pool, so ours (which
+    // keeps cuBLAS from allocating inside a graph capture) is set again after every change.
+    CTDL_CUBLAS_CHECK(
+        cublasSetWorkspace(h.handle, cublas_workspace(h, stream), kCublasWorkspaceBytes));
+    h.stream = stream;
+    h.bound = true;
   }
-  CTDL_CUBLAS_CHECK(cublasSetStream(handles[device], current_stream(device)));
-  return handles[device];
+  return h.handle;
 }
 
 // ---- the backend's memory and copies --------------------------------------------------
@@ -265,9 +298,11 @@ void CudaBackend::copy_to_host(void* dst, const void* src, size_t nbytes) {
 void CudaBackend::synchronize() { cuda::synchronize(device_); }
 
 Backend& backend(int index) {
-  static std::vector<std::unique_ptr<CudaBackend>> backends = [] {
-    std::vector<std::unique_ptr<CudaBackend>> all;
-    for (int d = 0; d < device_count(); ++d) all.push_back(std::make_unique<CudaBackend>(d));
+  // Never destroyed, like the memory cache: a tensor freed during static destruction at exit
+  // (one held by a static constructed before this) still reaches its backend's deallocate.
+  static const auto& backends = *[] {
+    auto* all = new std::vector<std::unique_ptr<CudaBackend>>;
+    for (int d = 0; d < device_count(); ++d) all->push_back(std::make_unique<CudaBackend>(d));
     return all;
   }();
   CTDL_CHECK(index >= 0 && index < static_cast<int>(backends.size()), "device cuda:", index,

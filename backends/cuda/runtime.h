@@ -7,21 +7,29 @@
 
 #include "ctdl/tensor/error.h"
 
-// Throws a ctdl::Error naming the call, the file and line, and CUDA's message.
+// Throws a ctdl::Error naming the call, the file and line, and CUDA's message. A failed
+// runtime call also leaves its error as this thread's "last error": it is cleared before
+// throwing, or the next CTDL_CUDA_CHECK_LAUNCH (cudaGetLastError) would report it again as
+// the failure of an unrelated kernel launch after the caller had caught this one. (Sticky
+// errors, such as an illegal address, survive the clearing: the context is lost anyway.)
 #define CTDL_CUDA_CHECK(call)                                                             \
   do {                                                                                    \
     cudaError_t ctdl_status_ = (call);                                                    \
-    if (ctdl_status_ != cudaSuccess)                                                      \
+    if (ctdl_status_ != cudaSuccess) {                                                    \
+      cudaGetLastError();                                                                 \
       ::ctdl::fail("CUDA error in ", #call, " (", __FILE__, ":", __LINE__, "): ",         \
                    cudaGetErrorName(ctdl_status_), ": ", cudaGetErrorString(ctdl_status_)); \
+    }                                                                                     \
   } while (false)
 
 #define CTDL_CUBLAS_CHECK(call)                                                              \
   do {                                                                                       \
     cublasStatus_t ctdl_status_ = (call);                                                    \
-    if (ctdl_status_ != CUBLAS_STATUS_SUCCESS)                                               \
+    if (ctdl_status_ != CUBLAS_STATUS_SUCCESS) {                                             \
+      cudaGetLastError(); /* a failed launch inside cuBLAS: as in CTDL_CUDA_CHECK */          \
       ::ctdl::fail("cuBLAS error in ", #call, " (", __FILE__, ":", __LINE__, "): ",          \
                    cublasGetStatusName(ctdl_status_), ": ", cublasGetStatusString(ctdl_status_)); \
+    }                                                                                        \
   } while (false)
 
 // After a kernel launch: a bad launch configuration shows up here, not at the next sync.
