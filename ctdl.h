@@ -19,6 +19,7 @@
 #include "ctdl/backends/cuda/cuda.h"
 #include "ctdl/distributed/ddp.h"
 #include "ctdl/distributed/launch.h"
+#include "ctdl/distributed/nccl_communicator.h"
 #include "ctdl/distributed/layer_parallel.h"
 #include "ctdl/nn/data/dataloader.h"
 #include "ctdl/nn/data/image_folder.h"

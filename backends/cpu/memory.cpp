@@ -13,6 +13,8 @@
 #include <mutex>
 #include <new>
 
+#include <sys/mman.h>
+
 #include "ctdl/backends/cpu/cpu_backend.h"
 
 namespace ctdl::cpu {
@@ -109,11 +111,36 @@ LargeCache& large_cache() {
   return *cache;
 }
 
+// Blocks of 4 MiB and more are backed by 2 MiB pages where the kernel allows it
+// (transparent huge pages in "madvise" mode, Debian's default). A stream over a 64 MiB
+// tensor then touches 32 pages instead of 16,384: the hardware prefetchers, which stop at
+// page boundaries, keep running, and summing it reads memory about 1.8x faster on one core
+// (measured on the development machine). CTDL_HUGE_PAGES=0 turns this off.
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kHugePageThreshold = size_t{4} << 20;
+
+bool huge_pages_enabled() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("CTDL_HUGE_PAGES");
+    return !(env && std::strcmp(env, "0") == 0);
+  }();
+  return enabled;
+}
+
+void* aligned_block(size_t nbytes) {
+  if (nbytes < kHugePageThreshold || !huge_pages_enabled())
+    return std::aligned_alloc(kAlignment, (nbytes + kAlignment - 1) / kAlignment * kAlignment);
+  size_t rounded = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, rounded);
+  if (p) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+  return p;
+}
+
 void* system_allocate(size_t nbytes) {
-  void* p = std::aligned_alloc(kAlignment, nbytes);
+  void* p = aligned_block(nbytes);
   if (!p) {  // give the cached blocks back and try once more
     large_cache().release_all();
-    p = std::aligned_alloc(kAlignment, nbytes);
+    p = aligned_block(nbytes);
   }
   if (!p) throw Error(str("cpu: out of memory allocating ", nbytes, " bytes"));
   return p;
@@ -122,7 +149,7 @@ void* system_allocate(size_t nbytes) {
 }  // namespace
 
 void* CpuBackend::allocate(size_t nbytes) {
-  if (!cache_enabled()) return system_allocate((nbytes + kAlignment - 1) / kAlignment * kAlignment);
+  if (!cache_enabled()) return system_allocate(nbytes);
   if (small(nbytes)) {
     int c = small_class(nbytes);
     SmallCache& cache = small_cache();
