@@ -54,6 +54,11 @@ class Stream {
 };
 
 // Makes `stream` the current stream of its device on this thread until destroyed.
+//
+// Memory is reused in the order of the stream it was allocated on. A tensor allocated on
+// one stream and used by work queued on another must outlive that work (synchronize the
+// other stream, or an Event, before the last reference goes), as with PyTorch's
+// record_stream.
 class StreamGuard {
  public:
   explicit StreamGuard(const Stream& stream);
@@ -92,7 +97,8 @@ class Event {
 // comes from a pool private to the graph, so the addresses the graph reads and writes stay
 // valid for as long as it lives. Reading a result on the host during capture is an error
 // (ODE solves check the state for NaN/Inf at each output time: capture them with
-// .check_finite = false).
+// .check_finite = false). Capture from one thread: other threads' kernels on the same
+// stream would join the graph.
 //
 //   cuda::Graph graph;
 //   Tensor zT;

@@ -83,6 +83,9 @@ Tensor deliver(const Tensor& t, Device device) {
   if (!device.is_cuda() || !cuda::is_available()) return t.to(device);
   Tensor pinned = cuda::pinned_empty(t.shape(), t.dtype());
   pinned.copy_(t);
+  // The copy from page-locked memory is asynchronous; freeing `pinned` (cudaFreeHost) waits
+  // for the device, so the buffer outlives the copy. This thread is the prefetcher's, so
+  // the wait holds up only the next batch's preparation.
   return pinned.to(device);
 }
 
