@@ -8,8 +8,11 @@
 #include <optional>
 
 #include "ctdl/autograd/grad_mode.h"
-#include "ctdl/examples/yopo/yopo.h"
+#include "ctdl/backends/cuda/cuda.h"
+#include "ctdl/examples/yopo/preact_resnet.h"
+#include "ctdl/examples/yopo/small_cnn.h"
 #include "ctdl/nn/data/dataloader.h"
+#include "ctdl/nn/data/image_folder.h"
 #include "ctdl/nn/data/mnist.h"
 #include "ctdl/nn/train/plot.h"
 
@@ -48,12 +51,100 @@ double scheduled_lr(double lr, const std::vector<double>& milestones, double pro
   return lr;
 }
 
+// Training examples (augmented as the loader serves them) and the held-out images as tensors
+// on the training device.
+struct AdversarialData {
+  std::shared_ptr<const nn::data::Dataset> train;
+  nn::data::Transform augment;  // empty: none
+  Tensor test_x, test_y;
+};
+
+AdversarialData mnist_data(nn::Run& run, const AdversarialConfig& c) {
+  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
+  run.note(mnist.description);
+  nn::data::TensorDataset train_set = mnist.train;
+  if (c.train_limit > 0 && c.train_limit < train_set.size()) {
+    train_set = train_set.slice(0, c.train_limit);
+    run.note("training on the first " + std::to_string(c.train_limit) + " images only");
+  }
+  return {std::make_shared<nn::data::TensorDataset>(train_set), {}, mnist.test.inputs(),
+          mnist.test.targets()};
+}
+
+// The folder's indices taking the classes in turn (its first image of each class, then its
+// second, ...): the folder is sorted by class, and this way every prefix, such as the
+// curve's first curve_images test images or a train_limit, holds all classes evenly.
+std::vector<int64_t> classes_in_turn(const nn::data::ImageFolder& folder) {
+  std::vector<std::vector<int64_t>> by_class(folder.classes().size());
+  for (int64_t i = 0; i < folder.size(); ++i)
+    by_class.at(static_cast<size_t>(folder.label(i))).push_back(i);
+  std::vector<int64_t> order;
+  for (size_t k = 0; order.size() < static_cast<size_t>(folder.size()); ++k)
+    for (const std::vector<int64_t>& members : by_class)
+      if (k < members.size()) order.push_back(members[k]);
+  return order;
+}
+
+// The first `count` examples of `order` (0: all), decoded in parallel by a DataLoader.
+std::pair<Tensor, Tensor> load_all(std::shared_ptr<const nn::data::ImageFolder> folder,
+                                   std::vector<int64_t> order, int64_t count) {
+  if (count > 0 && count < static_cast<int64_t>(order.size()))
+    order.resize(static_cast<size_t>(count));
+  nn::data::DataLoader loader(std::make_shared<nn::data::Subset>(folder, std::move(order)),
+                              {.batch_size = 1000});
+  TensorList images, labels;
+  for (auto [x, y] : loader) {
+    images.push_back(x);
+    labels.push_back(y);
+  }
+  return {cat(images), cat(labels)};
+}
+
+AdversarialData cifar_data(nn::Run& run, const AdversarialConfig& c) {
+  const std::string dir = run.data_dir("cifar10-jpg");
+  auto train = std::make_shared<nn::data::ImageFolder>(dir + "/cifar10-train-jpg.tar.gz");
+  auto test = std::make_shared<nn::data::ImageFolder>(dir + "/cifar10-test-jpg.tar.gz");
+  run.note("CIFAR-10 from the JPEG archives in " + dir + " (" + std::to_string(train->size()) +
+           " training, " + std::to_string(test->size()) + " test images)");
+  AdversarialData d;
+  d.train = train;
+  if (c.train_limit > 0 && c.train_limit < train->size()) {
+    std::vector<int64_t> order = classes_in_turn(*train);
+    order.resize(static_cast<size_t>(c.train_limit));
+    d.train = std::make_shared<nn::data::Subset>(train, std::move(order));
+    run.note("training on " + std::to_string(c.train_limit) + " of them only (classes in turn)");
+  }
+  // Only the test images that will be evaluated are decoded.
+  const int64_t needed = c.eval_images > 0 ? std::max(c.eval_images, c.curve_images) : 0;
+  std::tie(d.test_x, d.test_y) = load_all(test, classes_in_turn(*test), needed);
+  if (c.augment) {
+    namespace T = nn::data::transforms;
+    d.augment = T::compose({T::random_crop(32, 4), T::random_horizontal_flip()});
+    run.note("augmentation: random 32x32 crops of the 4-pixel zero-padded image, horizontal flips");
+  }
+  return d;
+}
+
 }  // namespace
 
-Evaluation evaluate(SmallCnn& net, const Tensor& images, const Tensor& labels, int64_t count,
-                    int64_t subset, const AdversarialConfig& c) {
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "auto") return device_available(Device::cuda(0)) ? Device::cuda(0) : Device::cpu();
+  CTDL_CHECK(name == "cuda", "yopo: device must be \"cpu\", \"cuda\" or \"auto\", got \"", name,
+             "\"");
+  CTDL_CHECK(device_available(Device::cuda(0)), "yopo: device \"cuda\" was asked for, but ",
+             cuda::is_built() ? "this machine shows no GPU"
+                              : "this build has no CUDA backend (configure with CTDL_CUDA=ON)",
+             "; use device=cpu, or device=auto to take a GPU only when there is one");
+  return Device::cuda(0);
+}
+
+Evaluation evaluate(nn::Module& net, const LayerOneSplit& split, const Tensor& images,
+                    const Tensor& labels, int64_t count, int64_t subset,
+                    const AdversarialConfig& c) {
   int64_t total = images.shape()[0];
   if (count <= 0 || count > total) count = total;
+  auto forward = [&split](const Tensor& x) { return split.rest(split.layer_one(x)); };
   net.eval();
   nn::FrozenParameters frozen(net.parameters());
   std::vector<double> clean, robust;
@@ -62,10 +153,10 @@ Evaluation evaluate(SmallCnn& net, const Tensor& images, const Tensor& labels, i
     Tensor x = images.narrow(0, begin, size), y = labels.narrow(0, begin, size);
     {
       autograd::NoGradGuard no_grad;
-      std::vector<double> h = hits(net(x), y);
+      std::vector<double> h = hits(forward(x), y);
       clean.insert(clean.end(), h.begin(), h.end());
     }
-    nn::LossOfInput loss = [&](const Tensor& xi) { return nn::cross_entropy(net(xi), y); };
+    nn::LossOfInput loss = [&](const Tensor& xi) { return nn::cross_entropy(forward(xi), y); };
     Tensor x_adv = nn::pgd(loss, x,
                            {.epsilon = c.epsilon,
                             .step = c.step,
@@ -73,7 +164,7 @@ Evaluation evaluate(SmallCnn& net, const Tensor& images, const Tensor& labels, i
                             .random_start = true,
                             .seed = 1000003u + static_cast<uint64_t>(b)});
     autograd::NoGradGuard no_grad;
-    std::vector<double> h = hits(net(x_adv), y);
+    std::vector<double> h = hits(forward(x_adv), y);
     robust.insert(robust.end(), h.begin(), h.end());
   }
   net.train();
@@ -82,36 +173,34 @@ Evaluation evaluate(SmallCnn& net, const Tensor& images, const Tensor& labels, i
           mean_of(clean, 0, sub), mean_of(robust, 0, sub)};
 }
 
-void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
-  CTDL_CHECK(c.method == "yopo" || c.method == "pgd",
-             "yopo: method must be \"yopo\" or \"pgd\", got \"", c.method, "\"");
-  const bool yopo = c.method == "yopo";
-  manual_seed(static_cast<uint64_t>(c.seed));
-  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
-  run.note(mnist.description);
-  nn::data::TensorDataset train_set = mnist.train;
-  if (c.train_limit > 0 && c.train_limit < train_set.size()) {
-    train_set = train_set.slice(0, c.train_limit);
-    run.note("training on the first " + std::to_string(c.train_limit) + " images only");
-  }
-  const Tensor& test_x = mnist.test.inputs();
-  const Tensor& test_y = mnist.test.targets();
-  nn::data::DataLoader loader(train_set, {.batch_size = c.batch_size,
-                                          .shuffle = true,
-                                          .seed = static_cast<uint64_t>(c.seed)});
+namespace {
 
-  SmallCnn net(c.dropout);
-  LayerOneSplit split = split_at_layer_one(net);
+// The training loop of both methods, for any network marked at its first layer (`split`),
+// whose parameters and data are on `device`.
+void train_network(nn::Run& run, const AdversarialConfig& c, const AdversarialData& data,
+                   nn::Module& net, const LayerOneSplit& split, Device device) {
+  const bool yopo = c.method == "yopo";
+  auto forward = [&split](const Tensor& x) { return split.rest(split.layer_one(x)); };
+  const Tensor test_x = data.test_x.to(device), test_y = data.test_y.to(device);
+  nn::data::DataLoader loader(data.train, {.batch_size = c.batch_size,
+                                           .shuffle = true,
+                                           .seed = static_cast<uint64_t>(c.seed),
+                                           .transform = data.augment,
+                                           .device = device});
   // The paper's YOPO divides the learning rate by m: the step adds up m rounds' gradients.
   const double base_lr = yopo ? c.lr / static_cast<double>(c.yopo_m) : c.lr;
   nn::SGD opt(net.parameters(),
               {.lr = base_lr, .momentum = c.momentum, .weight_decay = c.weight_decay});
   Generator attack_generator(static_cast<uint64_t>(c.seed) + 7919u);
-  std::cout << net << net.num_parameters() << " parameters, " << loader.size() << " batches of "
-            << c.batch_size << " per epoch, "
+  std::cout << net << net.num_parameters() << " parameters on " << device << ", " << loader.size()
+            << " batches of " << c.batch_size << " per epoch, "
             << (yopo ? "YOPO-" + std::to_string(c.yopo_m) + "-" + std::to_string(c.yopo_n)
                      : "PGD-" + std::to_string(c.pgd_steps))
             << " training\n";
+  // Kernels on a GPU are queued: a timed step ends when its work is done.
+  auto wait_for_device = [device] {
+    if (device.is_cuda()) cuda::synchronize(device.index);
+  };
 
   const int64_t total_batches = c.epochs * loader.size();
   int64_t batches = 0, full_passes = 0, layer_one_passes = 0;
@@ -121,7 +210,7 @@ void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
   auto curve_point = [&](double epoch, std::optional<Evaluation> done = std::nullopt) {
     Evaluation e =
         done ? Evaluation{done->clean_subset, done->robust_subset, 0, 0}
-             : evaluate(net, test_x, test_y, c.curve_images, c.curve_images, c);
+             : evaluate(net, split, test_x, test_y, c.curve_images, c.curve_images, c);
     curve_t.push_back(train_seconds);
     curve_acc.push_back(e.robust_accuracy);
     run.log({{"epoch", epoch},
@@ -164,14 +253,14 @@ void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
         {
           net.eval();
           nn::FrozenParameters frozen(net.parameters());
-          nn::LossOfInput attack_loss = [&](const Tensor& xi) { return loss(net(xi)); };
+          nn::LossOfInput attack_loss = [&](const Tensor& xi) { return loss(forward(xi)); };
           x_adv = nn::pgd(attack_loss, x,
                           {.epsilon = c.epsilon, .step = c.step, .steps = c.pgd_steps,
                            .generator = &attack_generator});
           net.train();
         }
         opt.zero_grad();
-        Tensor out = net(x_adv);
+        Tensor out = forward(x_adv);
         Tensor value = loss(out);
         value.backward();
         opt.step();
@@ -179,6 +268,7 @@ void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
         batch_loss = value.item<double>();
         batch_acc = nn::accuracy(out, labels);
       }
+      wait_for_device();
       train_seconds += now_seconds() - t0;
       train_cpu_seconds += cpu_seconds() - cpu0;
       ++batches;
@@ -204,7 +294,7 @@ void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
   }
 
   // The final evaluation; its first curve_images images give the curve's last point.
-  Evaluation final = evaluate(net, test_x, test_y, c.eval_images, c.curve_images, c);
+  Evaluation final = evaluate(net, split, test_x, test_y, c.eval_images, c.curve_images, c);
   curve_point(static_cast<double>(c.epochs), final);
   int64_t evaluated = c.eval_images > 0 ? std::min(c.eval_images, test_x.shape()[0]) : test_x.shape()[0];
   std::cout << "held-out (" << evaluated << " images): clean " << final.clean_accuracy << ", PGD-"
@@ -218,11 +308,13 @@ void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
   run.set_metric("layer_one_passes", layer_one_passes);
   run.set_metric("batches", batches);
   run.set_metric("eval_images", evaluated);
-  run.set_metric("train_images", train_set.size());
-  // The paper's MNIST results (its Table 1, full 60,000-image training set, PGD-40
-  // evaluation): PGD-40 training 99.49% clean, 96.56% robust; YOPO-5-10 99.46%, 96.27%.
-  run.set_paper("clean_accuracy", yopo ? 0.9946 : 0.9949);
-  run.set_paper("robust_accuracy", yopo ? 0.9627 : 0.9656);
+  run.set_metric("train_images", data.train->size());
+  if (c.dataset == "mnist") {
+    // The paper's MNIST results (its Table 1, full 60,000-image training set, PGD-40
+    // evaluation): PGD-40 training 99.49% clean, 96.56% robust; YOPO-5-10 99.46%, 96.27%.
+    run.set_paper("clean_accuracy", yopo ? 0.9946 : 0.9949);
+    run.set_paper("robust_accuracy", yopo ? 0.9627 : 0.9656);
+  }
   run.note("robust accuracy: PGD-" + std::to_string(c.eval_steps) + ", eps " +
            std::to_string(c.epsilon) + ", step " + std::to_string(c.step) +
            ", random start; train_seconds counts the training steps only (no evaluation)");
@@ -234,6 +326,29 @@ void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
                            std::to_string(c.curve_images) + " held-out images)",
                   .xlabel = "training wall time (s)",
                   .ylabel = "robust accuracy"});
+}
+
+}  // namespace
+
+void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
+  CTDL_CHECK(c.method == "yopo" || c.method == "pgd",
+             "yopo: method must be \"yopo\" or \"pgd\", got \"", c.method, "\"");
+  CTDL_CHECK(c.dataset == "mnist" || c.dataset == "cifar10",
+             "yopo: dataset must be \"mnist\" or \"cifar10\", got \"", c.dataset, "\"");
+  const Device device = parse_device(c.device);
+  run.note("device: " + str(device));
+  manual_seed(static_cast<uint64_t>(c.seed));
+  if (c.dataset == "mnist") {
+    AdversarialData data = mnist_data(run, c);
+    SmallCnn net(c.dropout);
+    net.to(device);
+    train_network(run, c, data, net, split_at_layer_one(net), device);
+  } else {
+    AdversarialData data = cifar_data(run, c);
+    PreActResNet18 net({.width = c.width});
+    net.to(device);
+    train_network(run, c, data, net, split_at_layer_one(net), device);
+  }
 }
 
 }  // namespace ctdl::examples::yopo

@@ -1,11 +1,14 @@
 // examples/yopo and nn/adversarial: the attacks (exact on a linear loss, PGD raises the loss
 // and stays in the ε-ball and [0, 1]), YOPO's costate identity and gradient accumulation,
-// the paper's SmallCNN, and one tiny run of yopo-mnist, pgd-mnist and yopo-compare on MNIST.
+// the paper's SmallCNN and PreAct-ResNet18, the CIFAR-10 configurations, and tiny runs of
+// yopo-mnist, pgd-mnist and yopo-compare on MNIST and of yopo-cifar and pgd-cifar on CIFAR-10.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
+#include "ctdl/examples/yopo/preact_resnet.h"
 #include "ctdl/examples/yopo/small_cnn.h"
+#include "ctdl/examples/yopo/training.h"
 #include "ctdl/examples/yopo/yopo.h"
 #include "ctdl/nn/nn.h"
 #include "ctdl/nn/train/example.h"
@@ -203,6 +206,95 @@ TEST_CASE("yopo: SmallCnn is the paper's network", "[examples][yopo]") {
   CHECK(max_abs_diff(out, zeros_like(out)) == 0.0);  // the last layer starts at zero
 }
 
+TEST_CASE("yopo: PreAct-ResNet18 is the paper's CIFAR-10 network, marked at its first convolution",
+          "[examples][yopo]") {
+  manual_seed(0);
+  // 11,171,146 = conv1 1,728 + stages 147,968 + 525,184 + 2,098,944 + 8,392,192 + fc 5,130
+  // (the authors' network: no bias in the convolutions, no BN-ReLU before the pooling).
+  CHECK(PreActResNet18().num_parameters() == 11171146);
+
+  PreActResNet18 net({.width = 4});
+  net.to(DType::Float64);
+  Generator g(12);
+  Tensor x = rand({3, 3, 32, 32}, {.dtype = DType::Float64}, &g);
+  TensorList first = net.layer_one_parameters();
+  REQUIRE(first.size() == 1);  // the first convolution's weight, no bias
+  CHECK(first[0].shape() == Dims{4, 3, 3, 3});
+  Tensor z = net.layer_one(x);
+  CHECK(z.shape() == Dims{3, 4, 32, 32});
+  CHECK(net.layer4[0].shortcut.size() == 1);  // projections where the shape changes
+  CHECK(net.layer1[0].shortcut.size() == 0);
+  // layer_one then rest is the whole network, written out here block by block.
+  for (bool training : {true, false}) {
+    net.train(training);
+    Tensor h = net.conv1(x);
+    for (const auto* layer : {&net.layer1, &net.layer2, &net.layer3, &net.layer4})
+      for (const PreActBlock& b : *layer) {
+        Tensor a = relu(b.bn1(h));
+        Tensor skip = b.shortcut.size() > 0 ? b.shortcut[0](a) : h;
+        h = b.conv2(relu(b.bn2(b.conv1(a)))) + skip;
+      }
+    CHECK(h.shape() == Dims{3, 32, 4, 4});
+    Tensor expected = net.fc(mean(h, {2, 3}));
+    Tensor out = net.rest(net.layer_one(x));
+    CHECK(out.shape() == Dims{3, 10});
+    CHECK(max_abs_diff(out, expected) < 1e-12);
+    CHECK(max_abs_diff(net(x), expected) < 1e-12);
+  }
+  // YOPO's identity holds through the batch-normalized network (training mode couples the
+  // batch's images through the batch statistics, and backpropagation sees that too).
+  net.train();
+  Tensor labels = tensor(std::vector<int64_t>{1, 4, 9}, {3});
+  LossOfOutput loss = [&](const Tensor& out) { return nn::cross_entropy(out, labels); };
+  LayerOneSplit split = split_at_layer_one(net);
+  Costate c = full_pass(split, loss, x);
+  Tensor leaf = x.detach().requires_grad_();
+  Tensor backprop = autograd::grad({loss(net(leaf))}, {leaf})[0];
+  CHECK(allclose(layer_one_input_gradient(split, c.p, x), backprop, 1e-10, 1e-14));
+  CHECK(max_abs_diff(backprop, zeros_like(backprop)) > 1e-6);
+}
+
+TEST_CASE("yopo: the CIFAR-10 configurations are the paper's", "[examples][yopo]") {
+  const nn::ExampleEntry* yopo = nn::find_example("yopo-cifar");
+  const nn::ExampleEntry* pgd = nn::find_example("pgd-cifar");
+  REQUIRE(yopo != nullptr);
+  REQUIRE(pgd != nullptr);
+  for (const nn::ExampleEntry* e : {yopo, pgd}) {
+    const nn::Json& d = e->defaults;
+    INFO(e->name << ": " << d.dump());
+    CHECK(d["epsilon"].get<double>() == 8.0 / 255.0);
+    CHECK(d["step"].get<double>() == 2.0 / 255.0);
+    CHECK(d["eval_steps"] == 20);
+    CHECK(d["batch_size"] == 256);
+    CHECK(d["width"] == 64);
+    CHECK(d["train_limit"] == 0);  // all 50,000 training images
+    CHECK(d["eval_images"] == 0);  // all 10,000 test images
+    CHECK(d["augment"] == true);
+    CHECK(d["device"] == "auto");
+    CHECK(d["weight_decay"].get<double>() == 5e-4);
+    CHECK_FALSE(d.contains("dropout"));  // SmallCNN's, not PreAct-ResNet18's
+    nn::Json quick = d;
+    CHECK_NOTHROW(nn::merge_config(quick, e->quick, "--quick"));
+    CHECK(quick["epochs"] == 1);
+    CHECK(quick["train_limit"] == 1000);
+  }
+  // YOPO-5-3 at 0.2/5 = 0.04 (the authors' 0.1·2/K), 36 epochs; PGD-10 at 0.05, 105 epochs.
+  CHECK(yopo->defaults["yopo_m"] == 5);
+  CHECK(yopo->defaults["yopo_n"] == 3);
+  CHECK(yopo->defaults["epochs"] == 36);
+  CHECK(yopo->defaults["lr"].get<double>() / 5.0 == Approx(0.04));
+  CHECK(pgd->defaults["pgd_steps"] == 10);
+  CHECK(pgd->defaults["epochs"] == 105);
+  CHECK(pgd->defaults["lr"].get<double>() == 0.05);
+  // The device: "auto" falls back to the CPU, "cuda" without a GPU says why.
+  CHECK(parse_device("cpu") == Device::cpu());
+  CHECK(parse_device("auto") ==
+        (device_available(Device::cuda(0)) ? Device::cuda(0) : Device::cpu()));
+  if (!device_available(Device::cuda(0)))
+    CHECK_THROWS_WITH_ALL(parse_device("cuda"), "cuda", "device=cpu");
+  CHECK_THROWS_WITH_ALL(parse_device("gpu"), "device must be", "gpu");
+}
+
 TEST_CASE("ctdl run yopo-mnist, pgd-mnist and yopo-compare run end to end on a few images",
           "[examples][yopo][mnist]") {
   std::string dir = ctdl::testing::shared_data_dir("mnist");
@@ -253,5 +345,45 @@ TEST_CASE("ctdl run yopo-mnist, pgd-mnist and yopo-compare run end to end on a f
   CHECK(summary["metrics"].contains("time_ratio_to_target"));
   CHECK(summary["metrics"]["pgd_train_seconds"].get<double>() > 0.0);
   CHECK(fs::exists(out / "compare" / "robust_vs_time.png"));
+  fs::remove_all(out);
+}
+
+TEST_CASE("ctdl run yopo-cifar and pgd-cifar run end to end on a few images",
+          "[examples][yopo][cifar]") {
+  std::string dir = ctdl::testing::shared_data_dir("cifar10-jpg");
+  if (dir.empty()) {
+    WARN("skipped: ../shared/data/cifar10-jpg is absent");
+    return;
+  }
+  fs::path out = fs::temp_directory_path() / ("ctdl_test_yopo_cifar_" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const nn::Json tiny = {{"epochs", 1},       {"batch_size", 10},    {"train_limit", 20},
+                         {"width", 2},        {"eval_steps", 2},     {"curve_images", 10},
+                         {"eval_images", 20}, {"device", "cpu"}};
+  for (const char* name : {"yopo-cifar", "pgd-cifar"}) {
+    const nn::ExampleEntry* e = nn::find_example(name);
+    REQUIRE(e != nullptr);
+    bool yopo = std::string(name) == "yopo-cifar";
+    nn::Json config = e->defaults;
+    nn::merge_config(config, tiny, "test");
+    nn::merge_config(config,
+                     yopo ? nn::Json{{"yopo_m", 2}, {"yopo_n", 2}} : nn::Json{{"pgd_steps", 2}},
+                     "test");
+    nn::Run run({.example = name, .dir = out / name, .config = config, .data = dir});
+    e->run(run, config);
+    run.write_summary(0.0);
+    nlohmann::json summary = nlohmann::json::parse(std::ifstream(out / name / "summary.json"));
+    INFO(summary.dump());
+    const nlohmann::json& m = summary["metrics"];
+    CHECK(m["batches"].get<int64_t>() == 2);
+    CHECK(m["train_images"].get<int64_t>() == 20);
+    CHECK(m["full_passes"].get<int64_t>() == (yopo ? 2 * 2 : 2 * 3));
+    CHECK(m["layer_one_passes"].get<int64_t>() == (yopo ? 2 * 4 : 0));
+    CHECK(m["eval_images"].get<int64_t>() == 20);
+    double robust = m["robust_accuracy"].get<double>(), clean = m["clean_accuracy"].get<double>();
+    CHECK(robust >= 0.0);
+    CHECK(robust <= clean + 0.05 + 1e-12);  // one image in 20 may flip either way
+    CHECK(fs::exists(out / name / "robust_vs_time.png"));
+  }
   fs::remove_all(out);
 }
