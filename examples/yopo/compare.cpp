@@ -7,6 +7,7 @@
 // Both curves must come from the same machine under similar load (run them one after the
 // other, not side by side); CPU seconds are compared too, as a check on the wall times.
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <optional>
 
@@ -70,6 +71,17 @@ std::string label(const Curve& c, bool yopo) {
   return "PGD-" + std::to_string(config.value("pgd_steps", 40)) + " training";
 }
 
+// "eps = 0.3: robust accuracy (PGD-40)", from the PGD run's config (MNIST's defaults if it
+// has none): the plots' titles for either dataset.
+std::string setting(const Curve& c) {
+  const nn::Json config = c.summary.is_object() ? c.summary.value("config", nn::Json::object())
+                                                : nn::Json::object();
+  std::ostringstream out;
+  out << "eps = " << config.value("epsilon", 0.3) << ": robust accuracy (PGD-"
+      << config.value("eval_steps", 40) << ")";
+  return out.str();
+}
+
 void run_compare(nn::Run& run, const CompareConfig& config) {
   Curve yopo = read_curve(config.yopo_run), pgd = read_curve(config.pgd_run);
   const double pgd_final = pgd.robust.back(), yopo_final = yopo.robust.back();
@@ -111,7 +123,7 @@ void run_compare(nn::Run& run, const CompareConfig& config) {
   run.set_metric("speedup_to_same_accuracy", or_null(speedup));
   run.set_metric("cpu_speedup_to_same_accuracy", or_null(cpu_speedup));
   run.set_paper("time_ratio_to_target", 0.25);  // "about 1/5 to 1/4 of the GPU time"
-  run.note("curves: robust accuracy (PGD-40) on the first held-out images against training "
+  run.note("curves: " + setting(pgd) + " on the first held-out images against training "
            "time, from " + config.pgd_run + " and " + config.yopo_run);
 
   std::cout << "PGD: robust " << pgd_final << " after " << pgd.seconds.back() << " s; YOPO: "
@@ -135,7 +147,7 @@ void run_compare(nn::Run& run, const CompareConfig& config) {
                    .style = "linespoints"},
                   {.title = label(yopo, true), .x = yopo.seconds, .y = yopo.robust,
                    .style = "linespoints"}},
-                 {.title = "MNIST, eps = 0.3: robust accuracy (PGD-40) against training time",
+                 {.title = setting(pgd) + " against training time",
                   .xlabel = "training wall time (s)",
                   .ylabel = "robust accuracy"});
   // On a shared machine the wall times carry the other jobs' load; CPU time does not.
@@ -144,7 +156,7 @@ void run_compare(nn::Run& run, const CompareConfig& config) {
                    .style = "linespoints"},
                   {.title = label(yopo, true), .x = yopo.cpu_seconds, .y = yopo.robust,
                    .style = "linespoints"}},
-                 {.title = "MNIST, eps = 0.3: robust accuracy (PGD-40) against training CPU time",
+                 {.title = setting(pgd) + " against training CPU time",
                   .xlabel = "training CPU time (s, all threads)",
                   .ylabel = "robust accuracy"});
 }

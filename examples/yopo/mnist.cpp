@@ -12,7 +12,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(YopoConfig, epochs, batch_size, 
                                                 momentum, weight_decay, lr_milestones, epsilon,
                                                 step, yopo_m, yopo_n, pgd_steps, eval_steps,
                                                 dropout, curve_every, curve_images, eval_images,
-                                                eval_batch, holdout, train_limit, seed)
+                                                eval_batch, holdout, train_limit, device, seed)
 
 // The paper's PGD-40 configuration (56 epochs, lr 0.1, decays at epochs 50 and 55).
 struct PgdConfig : AdversarialConfig {
@@ -26,7 +26,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PgdConfig, epochs, batch_size, l
                                                 momentum, weight_decay, lr_milestones, epsilon,
                                                 step, yopo_m, yopo_n, pgd_steps, eval_steps,
                                                 dropout, curve_every, curve_images, eval_images,
-                                                eval_batch, holdout, train_limit, seed)
+                                                eval_batch, holdout, train_limit, device, seed)
 
 void run_yopo(nn::Run& run, const YopoConfig& config) {
   AdversarialConfig c = config;
