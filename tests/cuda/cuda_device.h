@@ -23,8 +23,19 @@ class EmulatedCuda final : public cpu::CpuBackend {
   std::atomic<int64_t> host_reads{0};
 };
 
+#ifdef CTDL_CUDA_KERNELS_ON_CPU
+// test_cuda_emulated (tests/cuda_emulation): the CUDA backend's kernels run on the CPU,
+// GPU or not; the cases that need real hardware skip.
+Backend& cuda_kernels_on_cpu();
+int64_t cuda_kernels_on_cpu_host_reads();
+#endif
+
 inline EmulatedCuda* emulated_device() {
   static EmulatedCuda* device = [] {
+#ifdef CTDL_CUDA_KERNELS_ON_CPU
+    override_backend(DeviceType::CUDA, &cuda_kernels_on_cpu());
+    return static_cast<EmulatedCuda*>(nullptr);
+#endif
     if (cuda::is_available()) return static_cast<EmulatedCuda*>(nullptr);
     auto* d = new EmulatedCuda;  // lives as long as the tensors it made
     override_backend(DeviceType::CUDA, d);
@@ -47,13 +58,24 @@ inline std::string why_no_gpu() {
 
 // Device-to-host reads so far, on whichever device the suite runs.
 inline int64_t host_reads() {
+#ifdef CTDL_CUDA_KERNELS_ON_CPU
+  return cuda_kernels_on_cpu_host_reads();
+#endif
   EmulatedCuda* e = emulated_device();
   return e ? e->host_reads.load() : cuda::host_read_count();
 }
 
 }  // namespace ctdl::testing
 
-// Ends a test that needs a real GPU, saying why, where none is present.
+// Ends a test that needs a real GPU, saying why, where none is present (and always in
+// test_cuda_emulated, whose device is the CPU).
+#ifdef CTDL_CUDA_KERNELS_ON_CPU
+#define CTDL_REQUIRE_GPU()                                                            \
+  do {                                                                                \
+    WARN("skipped: needs a GPU; here the CUDA kernels run on the CPU");               \
+    return;                                                                           \
+  } while (false)
+#else
 #define CTDL_REQUIRE_GPU()                                                            \
   do {                                                                                \
     if (!::ctdl::testing::real_gpu()) {                                               \
@@ -61,3 +83,4 @@ inline int64_t host_reads() {
       return;                                                                         \
     }                                                                                 \
   } while (false)
+#endif
