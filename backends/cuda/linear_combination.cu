@@ -23,7 +23,8 @@ struct StridedTerms {
   int count;
 };
 
-// The sum is the CPU's SIMD kernel's: acc = fma(coeff_k, term_k, acc) from acc = 0, in T.
+// The sum is the CPU's SIMD kernel's for contiguous terms: acc = fma(coeff_k, term_k, acc)
+// from acc = 0, in T (the CPU's scalar path for strided terms rounds each product: 1 ulp).
 // The loops over k run to the constant bound so that the arrays are indexed by constants
 // (registers and parameter memory, not a local copy).
 template <int N, class T>

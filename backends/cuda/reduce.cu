@@ -12,8 +12,9 @@
 // A row cut into several chunks leaves one partial result per chunk in a temporary, and a
 // second kernel reduces those. Each thread combines a fixed set of elements in a fixed order,
 // partial results meet in a fixed tree, and how rows are cut depends on the shapes alone, so
-// the same input gives the same bits on every run: no atomics. As on the CPU, float32 sums
-// and products accumulate in double, and a NaN anywhere makes max and min NaN.
+// the same input gives the same bits on every run: no atomics. float32 sums and products
+// accumulate in double element by element (the CPU sums short float32 blocks first, so the
+// two agree to float32 rounding, not bit for bit), and a NaN anywhere makes max and min NaN.
 #include <algorithm>
 #include <cmath>
 #include <limits>
