@@ -35,7 +35,7 @@ target_link_libraries(ctdl_cuda_kernels_on_cpu PRIVATE ctdl)
 target_compile_options(ctdl_cuda_kernels_on_cpu PRIVATE ${CTDL_WARNINGS} -Wno-unknown-pragmas -O1)
 
 ctdl_add_test_suite(test_cuda_emulated cuda/test_cuda_op_db.cpp cuda/test_cuda_runtime.cpp
-  cuda_emulation/test_kernel_paths.cpp
+  cuda/test_cuda_ode.cpp cuda/test_cuda_training.cpp cuda_emulation/test_kernel_paths.cpp
   tensor/reference.cpp tensor/op_db.cpp)
 target_compile_definitions(test_cuda_emulated PRIVATE CTDL_CUDA_KERNELS_ON_CPU)
 target_link_libraries(test_cuda_emulated PRIVATE ctdl_cuda_kernels_on_cpu)
