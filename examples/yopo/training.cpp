@@ -179,7 +179,8 @@ namespace {
 // whose parameters and data are on `device`.
 void train_network(nn::Run& run, const AdversarialConfig& c, const AdversarialData& data,
                    nn::Module& net, const LayerOneSplit& split, Device device) {
-  const bool yopo = c.method == "yopo";
+  const bool yopo = c.method == "yopo", free = c.method == "free";
+  Tensor free_delta;  // Free AT's perturbation, kept from batch to batch
   auto forward = [&split](const Tensor& x) { return split.rest(split.layer_one(x)); };
   const Tensor test_x = data.test_x.to(device), test_y = data.test_y.to(device);
   nn::data::DataLoader loader(data.train, {.batch_size = c.batch_size,
@@ -194,8 +195,9 @@ void train_network(nn::Run& run, const AdversarialConfig& c, const AdversarialDa
   Generator attack_generator(static_cast<uint64_t>(c.seed) + 7919u);
   std::cout << net << net.num_parameters() << " parameters on " << device << ", " << loader.size()
             << " batches of " << c.batch_size << " per epoch, "
-            << (yopo ? "YOPO-" + std::to_string(c.yopo_m) + "-" + std::to_string(c.yopo_n)
-                     : "PGD-" + std::to_string(c.pgd_steps))
+            << (yopo   ? "YOPO-" + std::to_string(c.yopo_m) + "-" + std::to_string(c.yopo_n)
+                : free ? "free (m = " + std::to_string(c.free_replays) + ") adversarial"
+                       : "PGD-" + std::to_string(c.pgd_steps))
             << " training\n";
   // Kernels on a GPU are queued: a timed step ends when its work is done.
   auto wait_for_device = [device] {
@@ -248,6 +250,23 @@ void train_network(nn::Run& run, const AdversarialConfig& c, const AdversarialDa
         layer_one_passes += r.layer_one_passes;
         batch_loss = r.loss;
         batch_acc = nn::accuracy(r.outputs.back(), labels);
+      } else if (free) {
+        // Free adversarial training (Shafahi et al. 2019): each backward pass gives both
+        // the weights' gradient, for an SGD step, and the input's, for an FGSM step of the
+        // perturbation, which carries over to the next batch.
+        if (!free_delta.defined() || free_delta.shape() != x.shape()) free_delta = zeros_like(x);
+        for (int64_t replay = 0; replay < c.free_replays; ++replay) {
+          Tensor x_adv = clamp(x + free_delta, 0.0, 1.0).detach().requires_grad_();
+          opt.zero_grad();
+          Tensor out = forward(x_adv);
+          Tensor value = loss(out);
+          value.backward();
+          opt.step();
+          free_delta = clamp(free_delta + sign(x_adv.grad()) * c.epsilon, -c.epsilon, c.epsilon).detach();
+          batch_loss = value.item<double>();
+          batch_acc = nn::accuracy(out, labels);
+        }
+        full_passes += c.free_replays;
       } else {
         Tensor x_adv;
         {
@@ -331,8 +350,8 @@ void train_network(nn::Run& run, const AdversarialConfig& c, const AdversarialDa
 }  // namespace
 
 void train_adversarially(nn::Run& run, const AdversarialConfig& c) {
-  CTDL_CHECK(c.method == "yopo" || c.method == "pgd",
-             "yopo: method must be \"yopo\" or \"pgd\", got \"", c.method, "\"");
+  CTDL_CHECK(c.method == "yopo" || c.method == "pgd" || c.method == "free",
+             "yopo: method must be \"yopo\", \"pgd\" or \"free\", got \"", c.method, "\"");
   CTDL_CHECK(c.dataset == "mnist" || c.dataset == "cifar10",
              "yopo: dataset must be \"mnist\" or \"cifar10\", got \"", c.dataset, "\"");
   const Device device = parse_device(c.device);

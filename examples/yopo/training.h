@@ -20,7 +20,7 @@ namespace ctdl::examples::yopo {
 
 // The defaults are the MNIST experiment's (mnist.cpp); cifar.cpp changes them.
 struct AdversarialConfig {
-  std::string method = "yopo";    // yopo | pgd (fixed by the example that runs it)
+  std::string method = "yopo";    // yopo | pgd | free (fixed by the example that runs it)
   std::string dataset = "mnist";  // mnist (SmallCNN) | cifar10 (PreAct-ResNet18), likewise
   int64_t epochs = 40;
   int64_t batch_size = 256;  // the paper's
@@ -36,6 +36,7 @@ struct AdversarialConfig {
   int64_t yopo_m = 5;       // YOPO-m-n
   int64_t yopo_n = 10;
   int64_t pgd_steps = 40;   // PGD-k training
+  int64_t free_replays = 8; // Free adversarial training: each batch replayed m times
   int64_t eval_steps = 40;  // PGD-40 evaluation
   double dropout = 0.5;
   // The robust-accuracy-vs-time curve: every curve_every batches (0: at each epoch's end),
@@ -51,14 +52,15 @@ struct AdversarialConfig {
   // pixels of zero padding) with horizontal flips of the training images.
   int64_t width = 64;
   bool augment = true;
-  // cpu | cuda | auto (cuda when there is one); the MNIST configs do not expose it (CPU).
+  // cpu | cuda | auto (cuda when there is one).
   std::string device = "cpu";
   int64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdversarialConfig, method, dataset, epochs,
                                                 batch_size, lr, momentum, weight_decay,
                                                 lr_milestones, epsilon, step, yopo_m, yopo_n,
-                                                pgd_steps, eval_steps, dropout, curve_every,
+                                                pgd_steps, free_replays, eval_steps, dropout,
+                                                curve_every,
                                                 curve_images, eval_images, eval_batch, holdout,
                                                 train_limit, width, augment, device, seed)
 

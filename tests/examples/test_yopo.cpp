@@ -348,6 +348,37 @@ TEST_CASE("ctdl run yopo-mnist, pgd-mnist and yopo-compare run end to end on a f
   fs::remove_all(out);
 }
 
+TEST_CASE("ctdl run free-mnist replays each batch m times, one full pass each",
+          "[examples][yopo][mnist]") {
+  std::string dir = ctdl::testing::shared_data_dir("mnist");
+  if (dir.empty()) {
+    WARN("skipped: ../shared/data/mnist is absent");
+    return;
+  }
+  fs::path out = fs::temp_directory_path() / ("ctdl_test_free_" + std::to_string(getpid()));
+  fs::remove_all(out);
+  const nn::ExampleEntry* e = nn::find_example("free-mnist");
+  REQUIRE(e != nullptr);
+  CHECK(e->defaults["free_replays"].get<int64_t>() == 8);
+  CHECK(e->defaults["epochs"].get<int64_t>() == 7);
+  nn::Json config = e->defaults;
+  nn::merge_config(config,
+                   {{"epochs", 1}, {"batch_size", 32}, {"train_limit", 64}, {"free_replays", 3},
+                    {"eval_steps", 2}, {"curve_images", 20}, {"eval_images", 40}, {"curve_every", 1}},
+                   "test");
+  nn::Run run({.example = "free-mnist", .dir = out, .config = config, .data = dir});
+  e->run(run, config);
+  run.write_summary(0.0);
+  nlohmann::json summary = nlohmann::json::parse(std::ifstream(out / "summary.json"));
+  INFO(summary.dump());
+  const nlohmann::json& m = summary["metrics"];
+  CHECK(m["batches"].get<int64_t>() == 2);
+  CHECK(m["full_passes"].get<int64_t>() == 2 * 3);  // one full pass per replay, nothing else
+  CHECK(m["layer_one_passes"].get<int64_t>() == 0);
+  CHECK(m["robust_accuracy"].get<double>() <= m["clean_accuracy"].get<double>());
+  fs::remove_all(out);
+}
+
 TEST_CASE("ctdl run yopo-cifar and pgd-cifar run end to end on a few images",
           "[examples][yopo][cifar]") {
   std::string dir = ctdl::testing::shared_data_dir("cifar10-jpg");
