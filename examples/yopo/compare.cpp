@@ -68,6 +68,8 @@ std::string label(const Curve& c, bool yopo) {
   if (yopo)
     return "YOPO-" + std::to_string(config.value("yopo_m", 5)) + "-" +
            std::to_string(config.value("yopo_n", 10));
+  if (config.contains("free_replays") && !config.contains("pgd_steps"))  // a free-mnist run
+    return "Free AT (m = " + std::to_string(config.value("free_replays", 8)) + ")";
   return "PGD-" + std::to_string(config.value("pgd_steps", 40)) + " training";
 }
 

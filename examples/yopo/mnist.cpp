@@ -82,7 +82,7 @@ const nn::RegisterExample<FreeConfig> free_registration{{
     .name = "free-mnist",
     .description = "Free adversarial training (Shafahi et al. 2019, m = 8) of SmallCNN on MNIST, "
                    "a second baseline of yopo-mnist",
-    .quick = {{"epochs", 1}, {"batch_size", 50}, {"lr", 0.05}, {"curve_every", 40}},
+    .quick = {{"epochs", 2}, {"batch_size", 50}, {"lr", 0.01}, {"curve_every", 80}},
     .run = run_free,
 }};
 
