@@ -6,8 +6,8 @@
 #
 #   examples/yopo/compare_mnist.sh [build/bin/ctdl] [--data DIR]
 set -euo pipefail
-ctdl=${1:-build/bin/ctdl}
-shift $(( $# > 0 ? 1 : 0 ))
+ctdl=build/bin/ctdl
+if [[ $# -gt 0 && $1 != --* ]]; then ctdl=$1; shift; fi
 "$ctdl" run pgd-mnist --quick --set epochs=4 --set lr=0.05 --set curve_every=80 --out runs/pgd-mnist "$@"
 "$ctdl" run yopo-mnist --quick --out runs/yopo-mnist "$@"
 "$ctdl" run yopo-compare --out runs/yopo-compare
