@@ -295,6 +295,20 @@ TEST_CASE("yopo: the CIFAR-10 configurations are the paper's", "[examples][yopo]
   CHECK_THROWS_WITH_ALL(parse_device("gpu"), "device must be", "gpu");
 }
 
+// Runs the registered example `name` with `overrides` merged into its defaults (in order),
+// writing to `dir`, and returns the summary.json it leaves there.
+nlohmann::json run_example(const std::string& name, const std::vector<nn::Json>& overrides,
+                           const fs::path& dir, const std::string& data = {}) {
+  const nn::ExampleEntry* e = nn::find_example(name);
+  REQUIRE(e != nullptr);
+  nn::Json config = e->defaults;
+  for (const nn::Json& o : overrides) nn::merge_config(config, o, "test");
+  nn::Run run({.example = name, .dir = dir, .config = config, .data = data});
+  e->run(run, config);
+  run.write_summary(0.0);
+  return nlohmann::json::parse(std::ifstream(dir / "summary.json"));
+}
+
 TEST_CASE("ctdl run yopo-mnist, pgd-mnist and yopo-compare run end to end on a few images",
           "[examples][yopo][mnist]") {
   std::string dir = ctdl::testing::shared_data_dir("mnist");
@@ -309,14 +323,7 @@ TEST_CASE("ctdl run yopo-mnist, pgd-mnist and yopo-compare run end to end on a f
                          {"eval_steps", 2},    {"curve_images", 20}, {"eval_images", 40},
                          {"curve_every", 1}};
   for (const char* name : {"yopo-mnist", "pgd-mnist"}) {
-    const nn::ExampleEntry* e = nn::find_example(name);
-    REQUIRE(e != nullptr);
-    nn::Json config = e->defaults;
-    nn::merge_config(config, tiny, "test");
-    nn::Run run({.example = name, .dir = out / name, .config = config, .data = dir});
-    e->run(run, config);
-    run.write_summary(0.0);
-    nlohmann::json summary = nlohmann::json::parse(std::ifstream(out / name / "summary.json"));
+    nlohmann::json summary = run_example(name, {tiny}, out / name, dir);
     INFO(summary.dump());
     const nlohmann::json& m = summary["metrics"];
     bool yopo = std::string(name) == "yopo-mnist";
@@ -330,17 +337,10 @@ TEST_CASE("ctdl run yopo-mnist, pgd-mnist and yopo-compare run end to end on a f
     CHECK(m["train_seconds"].get<double>() > 0.0);
     CHECK(fs::exists(out / name / "robust_vs_time.png"));
   }
-  const nn::ExampleEntry* compare = nn::find_example("yopo-compare");
-  REQUIRE(compare != nullptr);
-  nn::Json config = compare->defaults;
-  nn::merge_config(config,
-                   {{"yopo_run", (out / "yopo-mnist").string()},
-                    {"pgd_run", (out / "pgd-mnist").string()}},
-                   "test");
-  nn::Run run({.example = "yopo-compare", .dir = out / "compare", .config = config});
-  compare->run(run, config);
-  run.write_summary(0.0);
-  nlohmann::json summary = nlohmann::json::parse(std::ifstream(out / "compare" / "summary.json"));
+  nlohmann::json summary =
+      run_example("yopo-compare",
+                  {{{"yopo_run", (out / "yopo-mnist").string()}, {"pgd_run", (out / "pgd-mnist").string()}}},
+                  out / "compare");
   INFO(summary.dump());
   CHECK(summary["metrics"].contains("time_ratio_to_target"));
   CHECK(summary["metrics"]["pgd_train_seconds"].get<double>() > 0.0);
@@ -361,15 +361,11 @@ TEST_CASE("ctdl run free-mnist replays each batch m times, one full pass each",
   REQUIRE(e != nullptr);
   CHECK(e->defaults["free_replays"].get<int64_t>() == 8);
   CHECK(e->defaults["epochs"].get<int64_t>() == 7);
-  nn::Json config = e->defaults;
-  nn::merge_config(config,
-                   {{"epochs", 1}, {"batch_size", 32}, {"train_limit", 64}, {"free_replays", 3},
-                    {"eval_steps", 2}, {"curve_images", 20}, {"eval_images", 40}, {"curve_every", 1}},
-                   "test");
-  nn::Run run({.example = "free-mnist", .dir = out, .config = config, .data = dir});
-  e->run(run, config);
-  run.write_summary(0.0);
-  nlohmann::json summary = nlohmann::json::parse(std::ifstream(out / "summary.json"));
+  nlohmann::json summary = run_example(
+      "free-mnist",
+      {{{"epochs", 1}, {"batch_size", 32}, {"train_limit", 64}, {"free_replays", 3},
+        {"eval_steps", 2}, {"curve_images", 20}, {"eval_images", 40}, {"curve_every", 1}}},
+      out, dir);
   INFO(summary.dump());
   const nlohmann::json& m = summary["metrics"];
   CHECK(m["batches"].get<int64_t>() == 2);
@@ -392,18 +388,10 @@ TEST_CASE("ctdl run yopo-cifar and pgd-cifar run end to end on a few images",
                          {"width", 2},        {"eval_steps", 2},     {"curve_images", 10},
                          {"eval_images", 20}, {"device", "cpu"}};
   for (const char* name : {"yopo-cifar", "pgd-cifar"}) {
-    const nn::ExampleEntry* e = nn::find_example(name);
-    REQUIRE(e != nullptr);
     bool yopo = std::string(name) == "yopo-cifar";
-    nn::Json config = e->defaults;
-    nn::merge_config(config, tiny, "test");
-    nn::merge_config(config,
-                     yopo ? nn::Json{{"yopo_m", 2}, {"yopo_n", 2}} : nn::Json{{"pgd_steps", 2}},
-                     "test");
-    nn::Run run({.example = name, .dir = out / name, .config = config, .data = dir});
-    e->run(run, config);
-    run.write_summary(0.0);
-    nlohmann::json summary = nlohmann::json::parse(std::ifstream(out / name / "summary.json"));
+    nlohmann::json summary = run_example(
+        name, {tiny, yopo ? nn::Json{{"yopo_m", 2}, {"yopo_n", 2}} : nn::Json{{"pgd_steps", 2}}},
+        out / name, dir);
     INFO(summary.dump());
     const nlohmann::json& m = summary["metrics"];
     CHECK(m["batches"].get<int64_t>() == 2);
