@@ -148,6 +148,19 @@ std::unique_ptr<NcclWork> queue_after_caller(const std::shared_ptr<State>& s, co
   return std::make_unique<NcclWork>(s, buffer, op);
 }
 
+// Queues one NCCL operation on `buffer` after the caller's work: call(data, count, type) when
+// the buffer is not empty, then the event that marks it done.
+template <class Call>
+std::unique_ptr<Work> enqueue(const std::shared_ptr<State>& s, const Tensor& buffer,
+                              const char* op, Call call) {
+  cuda::DeviceGuard guard(s->device);
+  auto work = queue_after_caller(s, buffer, op);
+  const auto n = static_cast<size_t>(buffer.numel());
+  if (n > 0) s->check(call(buffer.raw_data(), n, nccl_type(buffer.dtype())), op);
+  work->record_done();
+  return work;
+}
+
 }  // namespace
 
 // ---- setting up ---------------------------------------------------------------------------
@@ -211,15 +224,9 @@ std::unique_ptr<Work> NcclCommunicator::start_all_reduce_sum(const Tensor& buffe
   const char* op = "all_reduce_sum";
   State& s = *state_;
   check_device_buffer(s, buffer, op);
-  cuda::DeviceGuard guard(s.device);
-  auto work = queue_after_caller(state_, buffer, op);
-  const auto n = static_cast<size_t>(buffer.numel());
-  if (n > 0)
-    s.check(ncclAllReduce(buffer.raw_data(), buffer.raw_data(), n, nccl_type(buffer.dtype()),
-                          ncclSum, s.comm, s.stream),
-            op);
-  work->record_done();
-  return work;
+  return enqueue(state_, buffer, op, [&s](void* data, size_t n, ncclDataType_t type) {
+    return ncclAllReduce(data, data, n, type, ncclSum, s.comm, s.stream);
+  });
 }
 
 std::unique_ptr<Work> NcclCommunicator::start_broadcast(const Tensor& buffer, int root) {
@@ -227,15 +234,9 @@ std::unique_ptr<Work> NcclCommunicator::start_broadcast(const Tensor& buffer, in
   State& s = *state_;
   check_device_buffer(s, buffer, op);
   check_peer(root, op);
-  cuda::DeviceGuard guard(s.device);
-  auto work = queue_after_caller(state_, buffer, op);
-  const auto n = static_cast<size_t>(buffer.numel());
-  if (n > 0)
-    s.check(ncclBroadcast(buffer.raw_data(), buffer.raw_data(), n, nccl_type(buffer.dtype()), root,
-                          s.comm, s.stream),
-            op);
-  work->record_done();
-  return work;
+  return enqueue(state_, buffer, op, [&s, root](void* data, size_t n, ncclDataType_t type) {
+    return ncclBroadcast(data, data, n, type, root, s.comm, s.stream);
+  });
 }
 
 std::unique_ptr<Work> NcclCommunicator::start_send(const Tensor& buffer, int to, int /*tag*/) {
@@ -246,13 +247,9 @@ std::unique_ptr<Work> NcclCommunicator::start_send(const Tensor& buffer, int to,
   CTDL_CHECK(to != s.rank, "nccl send: rank ", s.rank, " sends to itself, which the nccl ",
              "communicator does not support (its send waits for a receive that would queue "
              "behind it)");
-  cuda::DeviceGuard guard(s.device);
-  auto work = queue_after_caller(state_, buffer, op);
-  const auto n = static_cast<size_t>(buffer.numel());
-  if (n > 0)
-    s.check(ncclSend(buffer.raw_data(), n, nccl_type(buffer.dtype()), to, s.comm, s.stream), op);
-  work->record_done();
-  return work;
+  return enqueue(state_, buffer, op, [&s, to](void* data, size_t n, ncclDataType_t type) {
+    return ncclSend(data, n, type, to, s.comm, s.stream);
+  });
 }
 
 std::unique_ptr<Work> NcclCommunicator::start_recv(const Tensor& buffer, int from, int /*tag*/) {
@@ -262,13 +259,9 @@ std::unique_ptr<Work> NcclCommunicator::start_recv(const Tensor& buffer, int fro
   check_peer(from, op);
   CTDL_CHECK(from != s.rank, "nccl recv: rank ", s.rank, " receives from itself, which the ",
              "nccl communicator does not support");
-  cuda::DeviceGuard guard(s.device);
-  auto work = queue_after_caller(state_, buffer, op);
-  const auto n = static_cast<size_t>(buffer.numel());
-  if (n > 0)
-    s.check(ncclRecv(buffer.raw_data(), n, nccl_type(buffer.dtype()), from, s.comm, s.stream), op);
-  work->record_done();
-  return work;
+  return enqueue(state_, buffer, op, [&s, from](void* data, size_t n, ncclDataType_t type) {
+    return ncclRecv(data, n, type, from, s.comm, s.stream);
+  });
 }
 
 std::unique_ptr<Work> NcclCommunicator::start_barrier() {
