@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "ctdl/backends/cpu/simd/kernels.h"
@@ -84,6 +85,34 @@ void map2(T* out, const T* a, int64_t sa, const T* b, int64_t sb, int64_t n, F&&
   map2_strided<Arch, T, 0, 0>(out, a, b, n, f);
 }
 
+// tanh in float32 as x·P(x²)/Q(x²) on [-9, 9] (beyond, tanh rounds to ±1 in float32):
+// one division and nine multiply-adds, 2.2x faster than xsimd::tanh, which computes a
+// polynomial and an exponential and blends them. A neural ODE with a tanh layer spends most
+// of its forward pass here. The coefficients come from tools/fit_tanh_float.py (a weighted
+// least-squares fit of the relative error); over the floats in [0, 9.5] the result is
+// within 6 ulp of tanh, 0.7 ulp on average, the largest errors near |x| = 6 where the
+// rounding of P and Q shows in a result just below 1 (test_kernels checks the bound).
+// float64 keeps xsimd's tanh, accurate to the last digit, for gradient checks.
+template <class Arch>
+Vec<Arch, float> tanh_float(const Vec<Arch, float>& x) {
+  using V = Vec<Arch, float>;
+  const V xc = xsimd::min(xsimd::max(x, V(-9.0f)), V(9.0f));
+  const V s = xc * xc;
+  V p = V(-1.224632862e-11f);
+  p = xsimd::fma(p, s, V(3.064263914e-08f));
+  p = xsimd::fma(p, s, V(2.803135726e-05f));
+  p = xsimd::fma(p, s, V(3.869510288e-03f));
+  p = xsimd::fma(p, s, V(1.368085828e-01f));
+  p = xsimd::fma(p, s, V(1.0f));
+  V q = V(1.289038330e-06f);
+  q = xsimd::fma(q, s, V(3.940717423e-04f));
+  q = xsimd::fma(q, s, V(2.725016499e-02f));
+  q = xsimd::fma(q, s, V(4.701419036e-01f));
+  q = xsimd::fma(q, s, V(1.0f));
+  const V t = xsimd::min(xsimd::max(xc * p / q, V(-1.0f)), V(1.0f));
+  return xsimd::select(xsimd::isnan(x), x, t);  // min and max drop a NaN
+}
+
 template <class Arch, class T>
 Vec<Arch, T> activate(Activation act, const Vec<Arch, T>& x) {
   using V = Vec<Arch, T>;
@@ -91,6 +120,7 @@ Vec<Arch, T> activate(Activation act, const Vec<Arch, T>& x) {
     case Activation::Relu:
       return xsimd::select(x > V(0), x, V(0));
     case Activation::Tanh:
+      if constexpr (std::is_same_v<T, float>) return tanh_float<Arch>(x);
       return xsimd::tanh(x);
     case Activation::Sigmoid: {
       // e = exp(-|x|) never overflows; sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) below.
