@@ -91,30 +91,35 @@ bool small(size_t nbytes) {
   return nbytes <= small_class_bytes(kSmallClasses - 1) && !small_cache_destroyed;
 }
 
+// Freed large blocks by size class, each class a stack: the block freed last is handed out
+// first, so a temporary that is freed and allocated again at once (a layer's 128 KiB
+// pre-activation, a gradient in the backward pass) comes back still in L2. (A multimap
+// gave out the oldest block of a size, which is cold.)
 struct LargeCache {
   std::mutex mutex;
-  std::multimap<size_t, void*> blocks;
+  std::map<size_t, std::vector<void*>> blocks;
   size_t bytes = 0;
 
   void* take(size_t size) {
     std::lock_guard lock(mutex);
     auto it = blocks.find(size);
-    if (it == blocks.end()) return nullptr;
-    void* p = it->second;
-    blocks.erase(it);
+    if (it == blocks.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
     bytes -= size;
     return p;
   }
   bool keep(void* p, size_t size) {
     std::lock_guard lock(mutex);
     if (bytes + size > kMaxCachedLargeBytes) return false;
-    blocks.emplace(size, p);
+    blocks[size].push_back(p);
     bytes += size;
     return true;
   }
   void release_all() {
     std::lock_guard lock(mutex);
-    for (auto& [size, p] : blocks) std::free(p);
+    for (auto& [size, list] : blocks)
+      for (void* p : list) std::free(p);
     blocks.clear();
     bytes = 0;
   }
