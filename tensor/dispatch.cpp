@@ -397,8 +397,12 @@ Tensor unfold(const Tensor& x, const WindowGeometry& g) {
   CTDL_CHECK(oh > 0 && ow > 0, "unfold2d: the ", g.kernel_h, "x", g.kernel_w, " window (dilation ",
              g.dilation_h, "x", g.dilation_w, ", padding ", g.pad_h, "x", g.pad_w,
              ") does not fit in an input of shape ", x.shape());
-  Tensor out =
-      empty({x.shape()[0], x.shape()[1], g.kernel_h, g.kernel_w, oh, ow}, x.dtype(), x.device());
+  // Stored channel-major, the images side by side ([C, kh, kw, N, OH, OW] in memory): a
+  // convolution's weight gradient then reads the columns of the whole batch as one matrix
+  // [C·kh·kw, N·OH·OW] without copying them.
+  const int64_t n = x.shape()[0], c = x.shape()[1];
+  Tensor out = empty({c, g.kernel_h, g.kernel_w, n, oh, ow}, x.dtype(), x.device())
+                   .permute({3, 0, 1, 2, 4, 5});
   if (out.numel()) backend(x).unfold(kernel_arg(out), kernel_arg(x), g);
   return out;
 }
