@@ -409,7 +409,10 @@ TEST_CASE("results are identical on one thread and on several") {
                       x * 2.0 + 1.0,
                       linear_combination({x, exp(x)}, {0.3, 0.7}),
                       m.mean(),
-                      m.t().contiguous()};
+                      m.t().contiguous(),
+                      // a layer's rows, cut between threads in chunks of rows
+                      bias_activation(m, m.select(0, 0), Activation::Tanh),
+                      bias_activation(m, m.select(0, 1), Activation::Relu)};
     return out;
   };
   set_num_threads(1);

@@ -53,6 +53,13 @@ void linear_combination(T* out, const T* const* terms, const int64_t* strides, c
 template <class Arch, class T>
 void bias_activation(Activation act, T* out, const T* x, const T* bias, int64_t sb, int64_t n);
 
+// out[r, j] = act(x[r, j] + bias[j]) for a row-major [rows, cols] x and out: a layer's
+// output, a row per sample. One call for all the rows: a [512, 64] hidden layer cut into
+// runs of 64 paid a dispatch per row, a quarter of what tanh costs.
+template <class Arch, class T>
+void bias_activation_rows(Activation act, T* out, const T* x, const T* bias, int64_t rows,
+                          int64_t cols);
+
 // The reduction of in[0, n): sums and products in blocks of T, the blocks combined in
 // double; max and min exact, NaN if any element is NaN.
 template <class Arch, class T>

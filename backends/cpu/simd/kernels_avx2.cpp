@@ -13,6 +13,8 @@
                                                 const double*, int, int64_t);                      \
   template void bias_activation<Avx2Arch, T>(Activation, T*, const T*, const T*, int64_t,          \
                                              int64_t);                                             \
+  template void bias_activation_rows<Avx2Arch, T>(Activation, T*, const T*, const T*, int64_t, \
+                                                    int64_t);  \
   template double reduce<Avx2Arch, T>(ReduceOp, const T*, int64_t);                                \
   template void reduce_columns<Avx2Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t, int64_t);
 

@@ -14,6 +14,8 @@
                                                   const double*, int, int64_t);               \
   template void bias_activation<Avx512Arch, T>(Activation, T*, const T*, const T*, int64_t,   \
                                                int64_t);                                      \
+  template void bias_activation_rows<Avx512Arch, T>(Activation, T*, const T*, const T*, int64_t, \
+                                                    int64_t);  \
   template double reduce<Avx512Arch, T>(ReduceOp, const T*, int64_t);                         \
   template void reduce_columns<Avx512Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t,  \
                                               int64_t);

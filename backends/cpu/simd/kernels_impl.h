@@ -326,6 +326,26 @@ void bias_activation(Activation act, T* out, const T* x, const T* bias, int64_t 
   }
 }
 
+template <class Arch, class T>
+void bias_activation_rows(Activation act, T* out, const T* x, const T* bias, int64_t rows,
+                          int64_t cols) {
+  using V = Vec<Arch, T>;
+  auto each_row = [&](auto f) {
+    for (int64_t r = 0; r < rows; ++r)
+      map2_strided<Arch, T, 1, 1>(out + r * cols, x + r * cols, bias, cols, f);
+  };
+  switch (act) {
+    case Activation::Relu:
+      return each_row([](V u, V b) { return activate<Arch, T>(Activation::Relu, u + b); });
+    case Activation::Tanh:
+      return each_row([](V u, V b) { return activate<Arch, T>(Activation::Tanh, u + b); });
+    case Activation::Sigmoid:
+      return each_row([](V u, V b) { return activate<Arch, T>(Activation::Sigmoid, u + b); });
+    default:
+      return each_row([](V u, V b) { return u + b; });
+  }
+}
+
 namespace {
 
 // Elements per block whose sum or product is formed in T before it joins the double total:
