@@ -28,6 +28,9 @@ const std::vector<Mkn> kShapes = {
     {2, 300, 2},   {13, 7, 31},   {14, 16, 32},    {15, 9, 33},    {6, 20, 8},     {7, 20, 9},
     {29, 257, 47}, {85, 256, 97}, {150, 530, 170}, {40, 40, 4200}, {6000, 20, 30}, {512, 2, 64},
     {512, 64, 2},  {2, 512, 64},  {64, 512, 2},
+    // A convolution's products (cnn_step's second layer): strips of 4 and 3 vectors, a
+    // one-vector tail, and row blocks of 6, 8 and 16 with remainders.
+    {64, 288, 196}, {288, 64, 196}, {35, 9, 100},
 };
 
 const std::vector<DType> kTypes = {DType::Float32, DType::Float64};

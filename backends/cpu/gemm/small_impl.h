@@ -59,39 +59,59 @@ inline void rows_block(int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const 
   store_block<Arch, T, R, NV>(acc, cols, c, c_rs, c_cs);
 }
 
-template <class Arch, class T, int R>
-inline void rows_block_width(int nv, int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
-                             int64_t ldb, int64_t cols, T* c, int64_t c_rs, int64_t c_cs) {
-  switch (nv) {
-    case 4:
-      return rows_block<Arch, T, R, 4>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
-    case 3:
-      return rows_block<Arch, T, R, 3>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
-    case 2:
-      return rows_block<Arch, T, R, 2>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
-    default:
-      return rows_block<Arch, T, R, 1>(k, a, a_rs, a_cs, b, ldb, cols, c, c_rs, c_cs);
-  }
+// Rows per block for a strip of NV vectors: as many as the registers hold (R x NV
+// accumulators, NV vectors of B, one broadcast of A), so that each vector of B, loaded
+// from L2 for the longer strips, serves as many multiply-adds as possible. With 32 vector
+// registers: 6 x 4, 8 x 3, 12 x 2, 16 x 1; with 16: 6 x 2, 8 x 1.
+template <class Arch, int NV>
+inline constexpr int kRowsPerBlock = kVectorBytes<Arch> == 64 ? (NV == 4   ? 6
+                                                                 : NV == 3 ? 8
+                                                                 : NV == 2 ? 12
+                                                                           : 16)
+                                                              : (NV >= 2 ? 6 : 8);
+
+// The rows [0, m) of one strip: blocks of kRowsPerBlock rows, then the rest by 4 and 1.
+template <class Arch, class T, int NV>
+inline void rows_strip(int64_t m, int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                       int64_t ldb, int64_t cols, T* c, int64_t c_rs, int64_t c_cs) {
+  constexpr int R = kRowsPerBlock<Arch, NV>;
+  int64_t i = 0;
+  for (; i + R <= m; i += R)
+    rows_block<Arch, T, R, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
+  for (; i + 4 <= m; i += 4)
+    rows_block<Arch, T, 4, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
+  for (; i < m; ++i)
+    rows_block<Arch, T, 1, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
 }
 
 template <class Arch, class T>
 void small_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                 int64_t ldb, T* c, int64_t c_rs, int64_t c_cs) {
   constexpr int W = xsimd::batch<T, Arch>::size;
-  // 4 rows x 4 vectors = 16 accumulators with 32 registers, 4 x 2 with 16.
   constexpr int max_nv = kVectorBytes<Arch> == 64 ? 4 : 2;
+  // Strips of nearly equal width (13 vectors: 4, 3, 3, 3, not 4, 4, 4, 1), so that none is
+  // left with too few accumulators.
   const int64_t vectors = (n + W - 1) / W;
-  for (int64_t v0 = 0; v0 < vectors; v0 += max_nv) {
-    const int nv = static_cast<int>(vectors - v0 < max_nv ? vectors - v0 : max_nv);
+  const int64_t strips = (vectors + max_nv - 1) / max_nv;
+  for (int64_t s = 0, v0 = 0; s < strips; ++s) {
+    const int nv = static_cast<int>(vectors / strips + (s < vectors % strips ? 1 : 0));
     const int64_t j0 = v0 * W, cols = n - j0;
+    v0 += nv;
     const T* bj = b + j0;
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4)
-      rows_block_width<Arch, T, 4>(nv, k, a + i * a_rs, a_rs, a_cs, bj, ldb, cols,
-                                   c + i * c_rs + j0 * c_cs, c_rs, c_cs);
-    for (; i < m; ++i)
-      rows_block_width<Arch, T, 1>(nv, k, a + i * a_rs, a_rs, a_cs, bj, ldb, cols,
-                                   c + i * c_rs + j0 * c_cs, c_rs, c_cs);
+    T* cj = c + j0 * c_cs;
+    switch (nv) {
+      case 4:
+        if constexpr (max_nv >= 4) rows_strip<Arch, T, 4>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
+        break;
+      case 3:
+        if constexpr (max_nv >= 3) rows_strip<Arch, T, 3>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
+        break;
+      case 2:
+        rows_strip<Arch, T, 2>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
+        break;
+      default:
+        rows_strip<Arch, T, 1>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
+    }
   }
 }
 
