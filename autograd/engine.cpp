@@ -26,6 +26,7 @@ Tensor sum_to_shape(const Tensor& grad, const Dims& shape) {
 std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
   std::vector<Node*> postorder;
   std::unordered_set<Node*> visited;
+  visited.reserve(1024);
   std::vector<std::pair<Node*, size_t>> stack;  // node, next edge to visit
   for (Node* root : roots) {
     if (!visited.insert(root).second) continue;
@@ -73,6 +74,7 @@ TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
   }
 
   std::unordered_map<Node*, TensorList> buffers;
+  buffers.reserve(order.size());
   auto accumulate = [&](Node* node, uint32_t slot, Tensor g) {
     TensorList& buffer = buffers[node];
     if (buffer.empty()) buffer.resize(node->num_outputs());

@@ -1,5 +1,7 @@
 #include "ctdl/tensor/dispatch.h"
 
+#include <array>
+
 #include <cstring>
 
 namespace ctdl::dispatch {
@@ -191,19 +193,24 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
   if (out.numel() == 0) return out;
   // Terms beyond one kernel call's limit are chained: out = 1·out + the next terms.
   TensorList cast_terms;
+  cast_terms.reserve(terms.size());
   for (const Tensor& t : terms) cast_terms.push_back(cast(t, type));
-  std::vector<KernelTensor> args;
-  std::vector<double> cs;
+  // On the stack: a vector of these (160 bytes each) grew past malloc's per-thread cache
+  // and cost more than the kernel for a Runge–Kutta stage of a small state.
+  std::array<KernelTensor, kMaxCombinationTerms> args;
+  std::array<double, kMaxCombinationTerms> cs;
+  int count = 0;
   for (size_t k = 0; k < terms.size(); ++k) {
-    if (args.size() == static_cast<size_t>(kMaxCombinationTerms)) {
-      backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), args.size());
-      args = {kernel_arg(out)};
-      cs = {1.0};
+    if (count == kMaxCombinationTerms) {
+      backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), count);
+      args[0] = kernel_arg(out);
+      cs[0] = 1.0;
+      count = 1;
     }
-    args.push_back(kernel_arg(cast_terms[k], shape));
-    cs.push_back(coeffs[k]);
+    args[count] = kernel_arg(cast_terms[k], shape);
+    cs[count++] = coeffs[k];
   }
-  backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), args.size());
+  backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), count);
   return out;
 }
 

@@ -109,6 +109,12 @@ Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
 // tanh, grad·y·(1 − y) for sigmoid, grad where y > 0 for relu. The backward rule of tanh,
 // sigmoid and bias_activation, in one pass.
 Tensor activation_backward(const Tensor& grad, const Tensor& y, Activation act);
+// act(x·weightᵀ + bias): a fully connected layer, weight [out, in], bias [out] or
+// undefined, x [..., in]. Its values are those of the composite; it is recorded as one
+// node instead of three (transpose, matmul, bias_activation), which matters for small
+// layers evaluated hundreds of times per solve (a neural ODE's field).
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+              Activation act = Activation::None);
 
 // ---- reductions (dims = {} means all dims) -----------------------------------------------
 Tensor sum(const Tensor& x, const Dims& dims = {}, bool keepdim = false);

@@ -18,18 +18,7 @@ Linear::Linear(int64_t in_features, int64_t out_features, LinearOptions o) : Mod
 Tensor Linear::operator()(const Tensor& x) const {
   CTDL_CHECK(x.dim() >= 1 && x.shape().back() == weight.shape()[1], "Linear: expected input [..., ",
              weight.shape()[1], "], got ", x.shape());
-  Tensor y = matmul(x, weight.t());
-  if (bias.defined()) return bias_activation(y, bias, activation);
-  switch (activation) {
-    case Activation::Relu:
-      return relu(y);
-    case Activation::Tanh:
-      return tanh(y);
-    case Activation::Sigmoid:
-      return sigmoid(y);
-    default:
-      return y;
-  }
+  return linear(x, weight, bias, activation);
 }
 
 }  // namespace ctdl::nn

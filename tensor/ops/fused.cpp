@@ -59,4 +59,54 @@ Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act) {
                           });
 }
 
+namespace {
+
+Tensor activate(const Tensor& x, Activation act) {
+  switch (act) {
+    case Activation::Relu:
+      return relu(x);
+    case Activation::Tanh:
+      return tanh(x);
+    case Activation::Sigmoid:
+      return sigmoid(x);
+    default:
+      return x;
+  }
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activation act) {
+  CTDL_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got ", weight.shape());
+  CTDL_CHECK(x.dim() >= 1 && x.shape().back() == weight.shape()[1],
+             "linear: expected input [..., ", weight.shape()[1], "] for weight ", weight.shape(),
+             ", got ", x.shape());
+  CTDL_CHECK(!bias.defined() || (bias.dim() == 1 && bias.shape()[0] == weight.shape()[0]),
+             "linear: expected bias [", weight.shape()[0], "] for weight ", weight.shape(),
+             ", got ", bias.shape());
+  Tensor y;
+  {
+    autograd::NoGradGuard no_grad;
+    Tensor pre = matmul(x, weight.t());
+    y = bias.defined() ? bias_activation(pre, bias, act) : activate(pre, act);
+  }
+  if (!autograd::needs_grad(x, weight, bias)) return y;
+  TensorList inputs = {x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  // With d = the gradient through act: dx = d·W, dW = dᵀ·x and db = Σ d over the rows, the
+  // leading dims of x joined into one.
+  return autograd::record(
+      "linear", y, inputs, {x, weight}, autograd::SaveOutput::Yes,
+      [act, has_bias = bias.defined()](const Tensor& g, const autograd::Saved& s) {
+        const Tensor &x = s[0], &w = s[1];
+        const int64_t out = w.shape()[0], in = w.shape()[1];
+        Tensor d = activation_backward(g, s.output(), act);
+        Tensor rows = d.reshape({-1, out});
+        TensorList grads = {x.requires_grad() ? matmul(d, w) : Tensor(),
+                            w.requires_grad() ? matmul(rows.t(), x.reshape({-1, in})) : Tensor()};
+        if (has_bias) grads.push_back(rows.sum({0}));
+        return grads;
+      });
+}
+
 }  // namespace ctdl

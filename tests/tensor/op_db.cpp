@@ -1084,6 +1084,41 @@ std::vector<OpInfo> build() {
     };
     add(info);
   }
+  // linear: act(x·Wᵀ + b) recorded as one node; against the reference product. (relu is
+  // left to bias_activation's entry: a product's values cannot be kept off its kink.)
+  for (Activation act : {Activation::None, Activation::Tanh, Activation::Sigmoid}) {
+    static const char* names[] = {"linear_none", "", "linear_tanh", "linear_sigmoid"};
+    OpInfo info;
+    info.name = names[static_cast<int>(act)];
+    info.op = [act](const TensorList& x) {
+      return TensorList{linear(x[0], x[1], x.size() > 2 ? x[2] : Tensor(), act)};
+    };
+    info.reference = [act](const TensorList& x) {
+      const int64_t in = x[1].shape()[1], out = x[1].shape()[0];
+      Dims shape = x[0].shape();
+      shape[shape.size() - 1] = out;
+      Host pre = reference::matmul(Host::of(x[0].reshape({-1, in})), Host::of(x[1].t()));
+      if (x.size() > 2) pre = reference::zip(pre, Host::of(x[2]), std::plus<>());
+      Host y = reference::map(pre, [act](double v) {
+        return act == Activation::Tanh ? std::tanh(v) : act == Activation::Sigmoid ? sigmoid_ref(v) : v;
+      });
+      return TensorList{y.to_tensor(DType::Float64).reshape(shape)};
+    };
+    info.samples = [](DType t) {
+      return std::vector<Sample>{
+          {"[3, 4] by W [5, 4] + b [5]", {uniform({3, 4}, t), uniform({5, 4}, t), uniform({5}, t)},
+           identity_layout()},
+          {"[2, 3, 4] (batch dims) + b", {uniform({2, 3, 4}, t), uniform({5, 4}, t), uniform({5}, t)},
+           identity_layout()},
+          {"vector [4], no bias", {uniform({4}, t), uniform({5, 4}, t)}, identity_layout()},
+          {"transposed input and weight",
+           {uniform({4, 3}, t), uniform({4, 5}, t), uniform({5}, t)},
+           [](const TensorList& x) { return TensorList{x[0].t(), x[1].t(), x[2]}; }},
+          {"zero rows [0, 4]", {uniform({0, 4}, t), uniform({5, 4}, t), uniform({5}, t)},
+           identity_layout()}};
+    };
+    add(info);
+  }
   // The backward rules of the activations as an op (grad, y): differentiable in both.
   add(binary(
       "activation_backward_tanh",
