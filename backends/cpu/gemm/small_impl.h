@@ -70,7 +70,8 @@ inline constexpr int kRowsPerBlock = kVectorBytes<Arch> == 64 ? (NV == 4   ? 6
                                                                            : 16)
                                                               : (NV >= 2 ? 6 : 8);
 
-// The rows [0, m) of one strip: blocks of kRowsPerBlock rows, then the rest by 4 and 1.
+// The rows [0, m) of one strip: blocks of kRowsPerBlock rows, then the rest by 4, 2 and 1
+// (fewer than 4 are left after the 4s).
 template <class Arch, class T, int NV>
 inline void rows_strip(int64_t m, int64_t k, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                        int64_t ldb, int64_t cols, T* c, int64_t c_rs, int64_t c_cs) {
@@ -80,7 +81,11 @@ inline void rows_strip(int64_t m, int64_t k, const T* a, int64_t a_rs, int64_t a
     rows_block<Arch, T, R, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
   for (; i + 4 <= m; i += 4)
     rows_block<Arch, T, 4, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
-  for (; i < m; ++i)
+  if (i + 2 <= m) {
+    rows_block<Arch, T, 2, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
+    i += 2;
+  }
+  if (i < m)
     rows_block<Arch, T, 1, NV>(k, a + i * a_rs, a_rs, a_cs, b, ldb, cols, c + i * c_rs, c_rs, c_cs);
 }
 
