@@ -1,7 +1,6 @@
 #include "ctdl/tensor/dispatch.h"
 
 #include <array>
-
 #include <cstring>
 
 namespace ctdl::dispatch {

@@ -444,6 +444,8 @@ void reduce_columns(ReduceOp op, double* acc, const T* in, int64_t rows, int64_t
   using V = Vec<Arch, T>;
   constexpr int64_t W = V::size;
   const T fill = identity<T>(op);
+  // Sums and products carry a NaN through by themselves; max and min must be told.
+  const bool track_nan = op == ReduceOp::Max || op == ReduceOp::Min;
   // Strips of up to four vectors of columns, walked down the rows in blocks.
   for (int64_t j0 = 0; j0 < cols; j0 += 4 * W) {
     const int64_t width = std::min(4 * W, cols - j0);
@@ -457,7 +459,7 @@ void reduce_columns(ReduceOp op, double* acc, const T* in, int64_t rows, int64_t
         const T* row = in + r * row_stride + j0;
         for (int v = 0; v < vectors; ++v) {
           V x = load<Arch, T>(row, 1, v * W, std::min(W, width - v * W), fill);
-          nan[v] = nan[v] || xsimd::isnan(x);
+          if (track_nan) nan[v] = nan[v] || xsimd::isnan(x);
           block[v] = combine<Arch, T>(op, block[v], x);
         }
       }
