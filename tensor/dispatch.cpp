@@ -376,25 +376,38 @@ Tensor gather(const Tensor& x, int dim, const Tensor& index) {
   return out;
 }
 
-Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src) {
-  common_device("scatter_add", {&x, &index, &src});
+namespace {
+
+// out[..., index[i], ...] += src[i] along dim, in place in `out` (fresh, owned by the caller).
+Tensor scatter_add_into(Tensor out, int dim, const Tensor& index, const Tensor& src) {
   check_index(index, "scatter_add");
-  CTDL_CHECK(index.dim() == x.dim() && src.dim() == x.dim(),
+  CTDL_CHECK(index.dim() == out.dim() && src.dim() == out.dim(),
              "scatter_add: input, index and src must have the same number of dimensions, got ",
-             x.shape(), ", ", index.shape(), " and ", src.shape());
-  for (int d = 0; d < x.dim(); ++d) {
+             out.shape(), ", ", index.shape(), " and ", src.shape());
+  for (int d = 0; d < out.dim(); ++d) {
     CTDL_CHECK(index.shape()[d] <= src.shape()[d], "scatter_add: index shape ", index.shape(),
                " is larger than src shape ", src.shape(), " in dimension ", d);
-    CTDL_CHECK(d == dim || index.shape()[d] <= x.shape()[d], "scatter_add: index shape ",
-               index.shape(), " is larger than input shape ", x.shape(), " in dimension ", d);
+    CTDL_CHECK(d == dim || index.shape()[d] <= out.shape()[d], "scatter_add: index shape ",
+               index.shape(), " is larger than input shape ", out.shape(), " in dimension ", d);
   }
-  check_index_range(index, x.shape()[dim], "scatter_add");
-  Tensor out = copy(cast(x, promote_types(x.dtype(), src.dtype())));
+  check_index_range(index, out.shape()[dim], "scatter_add");
   Tensor s = cast(src, out.dtype());
   Tensor s_view = alias(s, index.shape(), s.strides(), s.offset());
   if (index.numel())
-    backend(x).scatter_add(kernel_arg(out), dim, kernel_arg(index), kernel_arg(s_view));
+    backend(out).scatter_add(kernel_arg(out), dim, kernel_arg(index), kernel_arg(s_view));
   return out;
+}
+
+}  // namespace
+
+Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src) {
+  common_device("scatter_add", {&x, &index, &src});
+  return scatter_add_into(copy(cast(x, promote_types(x.dtype(), src.dtype()))), dim, index, src);
+}
+
+Tensor scatter_add_zeros(const Dims& shape, int dim, const Tensor& index, const Tensor& src) {
+  common_device("scatter_add", {&index, &src});
+  return scatter_add_into(fill(shape, 0.0, src.dtype(), src.device()), dim, index, src);
 }
 
 Tensor unfold(const Tensor& x, const WindowGeometry& g) {

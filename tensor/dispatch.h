@@ -56,6 +56,8 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& index);
 Tensor index_add_zeros(const Dims& shape, int dim, const Tensor& index, const Tensor& src);
 Tensor gather(const Tensor& x, int dim, const Tensor& index);
 Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& src);
+// scatter_add into zeros of `shape`, without first copying a tensor of zeros.
+Tensor scatter_add_zeros(const Dims& shape, int dim, const Tensor& index, const Tensor& src);
 Tensor unfold(const Tensor& x, const WindowGeometry& g);
 Tensor fold(const Tensor& cols, const Dims& input_shape, const WindowGeometry& g);
 // Max pooling of x [N, C, H, W]: the maxima and their positions y·W + x in each plane.
