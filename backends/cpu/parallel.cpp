@@ -1,6 +1,7 @@
 // The thread limit: oneTBB's global_control, set from CTDL_NUM_THREADS or set_num_threads.
 #include <tbb/global_control.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@ namespace {
 struct ThreadLimit {
   std::mutex mutex;
   int threads = 0;
+  std::atomic<int> current{1};  // `threads`, for readers that must not lock
   std::unique_ptr<tbb::global_control> control;
 
   ThreadLimit() {
@@ -33,6 +35,7 @@ struct ThreadLimit {
     control =
         std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n);
     threads = n;
+    current.store(n, std::memory_order_relaxed);
   }
 };
 
@@ -58,6 +61,7 @@ void set_num_threads(int n) {
 
 namespace cpu {
 void ensure_thread_limit() { limit(); }
+int thread_limit() { return limit().current.load(std::memory_order_relaxed); }
 }  // namespace cpu
 
 }  // namespace ctdl

@@ -19,6 +19,8 @@ namespace ctdl::cpu {
 
 // Applies CTDL_NUM_THREADS before the first parallel kernel (backends/cpu/parallel.cpp).
 void ensure_thread_limit();
+// The thread limit now in force (CTDL_NUM_THREADS or set_num_threads); cheap to call.
+int thread_limit();
 
 // Element counts below which elementwise and reduction kernels stay on one thread.
 inline constexpr int64_t kElementwiseGrain = 32768;
@@ -36,7 +38,11 @@ void parallel_chunks(int64_t n, int64_t grain, F&& fn) {
     if (n > 0) fn(int64_t{0}, n);
     return;
   }
-  ensure_thread_limit();
+  // On one thread the same chunks run in order, without a trip through oneTBB's scheduler.
+  if (thread_limit() == 1) {
+    for (int64_t k = 0; k < chunks; ++k) fn(k * grain, std::min(n, (k + 1) * grain));
+    return;
+  }
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, chunks, 1),
       [&](const tbb::blocked_range<int64_t>& r) {
