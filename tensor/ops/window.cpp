@@ -73,16 +73,16 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& p) {
   // the indices, which differentiates again (into a gather). When this backward is not
   // itself recorded, the scatter goes straight into fresh zeros (the differentiable
   // scatter_add would copy a tensor of zeros first).
-  return autograd::record("max_pool2d", y, {x}, {indices}, autograd::SaveOutput::No,
-                          [shape](const Tensor& grad, const autograd::Saved& s) {
-                            Dims planes = {shape[0], shape[1], shape[2] * shape[3]};
-                            Tensor index = s[0].flatten(2), src = grad.flatten(2);
-                            if (!autograd::needs_grad(grad))
-                              return TensorList{
-                                  dispatch::scatter_add_zeros(planes, 2, index, src).reshape(shape)};
-                            Tensor plane = zeros(planes, {.dtype = grad.dtype(), .device = grad.device()});
-                            return TensorList{scatter_add(plane, 2, index, src).reshape(shape)};
-                          });
+  return autograd::record(
+      "max_pool2d", y, {x}, {indices}, autograd::SaveOutput::No,
+      [shape](const Tensor& grad, const autograd::Saved& s) {
+        Dims planes = {shape[0], shape[1], shape[2] * shape[3]};
+        Tensor index = s[0].flatten(2), src = grad.flatten(2);
+        if (!autograd::needs_grad(grad))
+          return TensorList{dispatch::scatter_add_zeros(planes, 2, index, src).reshape(shape)};
+        Tensor plane = zeros(planes, {.dtype = grad.dtype(), .device = grad.device()});
+        return TensorList{scatter_add(plane, 2, index, src).reshape(shape)};
+      });
 }
 
 }  // namespace ctdl

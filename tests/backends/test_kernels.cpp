@@ -495,19 +495,22 @@ TEST_CASE(
 
 TEST_CASE("max_pool2d: the 2x2 fast path picks the same winners as the general path") {
   // Small integers make ties common; a column-major copy of the same values takes the
-  // general path (its elements are not contiguous along a row).
-  for (DType dtype : {DType::Float32, DType::Float64}) {
-    manual_seed(7);
-    Tensor x = randint(0, 4, {2, 3, 8, 14}).to(dtype);
-    Tensor strided = x.mT().contiguous().mT();
-    REQUIRE(strided.strides()[3] != 1);
-    Tensor a = x.detach().requires_grad_(), b = strided.detach().requires_grad_();
-    Tensor ya = max_pool2d(a, {}), yb = max_pool2d(b, {});
-    CHECK(ya.to_vector<double>() == yb.to_vector<double>());
-    (ya * arange(static_cast<double>(ya.numel())).to(dtype).reshape(ya.shape())).sum().backward();
-    (yb * arange(static_cast<double>(yb.numel())).to(dtype).reshape(yb.shape())).sum().backward();
-    CHECK(a.grad().to_vector<double>() == b.grad().to_vector<double>());
-  }
+  // general path (its elements are not contiguous along a row). Rows of 7, 75 (more than
+  // the fast path's span of 64 windows) and 5 windows.
+  for (DType dtype : {DType::Float32, DType::Float64})
+    for (Dims shape : {Dims{2, 3, 8, 14}, Dims{1, 2, 4, 151}, Dims{1, 1, 6, 10}}) {
+      INFO(dtype << " " << shape);
+      manual_seed(7);
+      Tensor x = randint(0, 4, shape).to(dtype);
+      Tensor strided = x.mT().contiguous().mT();
+      REQUIRE(strided.strides()[3] != 1);
+      Tensor a = x.detach().requires_grad_(), b = strided.detach().requires_grad_();
+      Tensor ya = max_pool2d(a, {}), yb = max_pool2d(b, {});
+      CHECK(ya.to_vector<double>() == yb.to_vector<double>());
+      (ya * arange(static_cast<double>(ya.numel())).to(dtype).reshape(ya.shape())).sum().backward();
+      (yb * arange(static_cast<double>(yb.numel())).to(dtype).reshape(yb.shape())).sum().backward();
+      CHECK(a.grad().to_vector<double>() == b.grad().to_vector<double>());
+    }
 }
 
 TEST_CASE("short rows broadcast against a long tensor ([1000, 3] + [3]) go through a tiled run") {
