@@ -32,10 +32,17 @@ struct Plane {
   int64_t n, c;
 };
 
-// Calls fn(n, c) for every plane, several planes per task.
+// Calls fn(n, c) for every plane, several planes per task: in the order of memory, image
+// by image, or channel by channel when `channels_outer` (columns stored channel-major,
+// where the same channel of consecutive images is adjacent).
 template <class F>
-void for_each_plane(int64_t planes_n, int64_t planes_c, int64_t cost, F&& fn) {
-  parallel_items(planes_n * planes_c, cost, [&](int64_t p) { fn(p / planes_c, p % planes_c); });
+void for_each_plane(int64_t planes_n, int64_t planes_c, int64_t cost, bool channels_outer, F&& fn) {
+  parallel_items(planes_n * planes_c, cost, [&](int64_t p) {
+    if (channels_outer)
+      fn(p % planes_n, p / planes_n);
+    else
+      fn(p / planes_c, p % planes_c);
+  });
 }
 
 // Visits the window rows of one plane: fn(i, j, oh, x_begin, ow_range) for kernel offset
@@ -72,40 +79,43 @@ void CpuBackend::unfold(const KernelTensor& out, const KernelTensor& in, const W
   CTDL_DISPATCH_ALL(out.dtype, "unfold2d", [&] {
     auto* po = out.ptr<scalar_t>();
     const auto* pi = in.ptr<scalar_t>();
-    for_each_plane(s[0], s[1], s[2] * s[3] * oh_n * ow_n, [&](int64_t n, int64_t c) {
-      scalar_t* plane_out = po + n * os[0] + c * os[1];
-      const scalar_t* plane_in = pi + n * is[0] + c * is[1];
-      // Each element is written once: the parts of the windows inside the image are copied,
-      // the rest (the padding) is zeroed. Writing the columns is most of this kernel's time.
-      auto zero = [&](scalar_t* dst, int64_t count) {
-        if (os[5] == 1)
-          std::fill_n(dst, count, scalar_t(0));
-        else
-          for (int64_t k = 0; k < count; ++k) dst[k * os[5]] = scalar_t(0);
-      };
-      for (int64_t i = 0; i < s[2]; ++i) {
-        const ValidRange rows = valid_range(oh_n, h, g.stride_h, g.pad_h, i * g.dilation_h);
-        for (int64_t j = 0; j < s[3]; ++j)
-          for (int64_t oh = 0; oh < oh_n; ++oh)
-            if (oh < rows.begin || oh >= rows.end)
-              zero(plane_out + i * os[2] + j * os[3] + oh * os[4], ow_n);
-      }
-      for_each_window_row(h, w, oh_n, ow_n, g,
-                          [&](int64_t i, int64_t j, int64_t oh, int64_t y, ValidRange cols) {
-                            scalar_t* dst = plane_out + i * os[2] + j * os[3] + oh * os[4];
-                            zero(dst, cols.begin);
-                            zero(dst + cols.end * os[5], ow_n - cols.end);
-                            int64_t x0 = cols.begin * g.stride_w - g.pad_w + j * g.dilation_w;
-                            const scalar_t* src = plane_in + y * is[2] + x0 * is[3];
-                            int64_t count = cols.end - cols.begin, step = g.stride_w * is[3];
-                            if (os[5] == 1 && step == 1) {
-                              std::memcpy(dst + cols.begin, src, count * sizeof(scalar_t));
-                            } else {
-                              for (int64_t k = 0; k < count; ++k)
-                                dst[(cols.begin + k) * os[5]] = src[k * step];
-                            }
-                          });
-    });
+    // Planes in the order of the columns' memory: each task then writes a few long runs.
+    const bool channels_outer = os[0] < os[1];
+    for_each_plane(
+        s[0], s[1], s[2] * s[3] * oh_n * ow_n, channels_outer, [&](int64_t n, int64_t c) {
+          scalar_t* plane_out = po + n * os[0] + c * os[1];
+          const scalar_t* plane_in = pi + n * is[0] + c * is[1];
+          // Each element is written once: the parts of the windows inside the image are copied,
+          // the rest (the padding) is zeroed. Writing the columns is most of this kernel's time.
+          auto zero = [&](scalar_t* dst, int64_t count) {
+            if (os[5] == 1)
+              std::fill_n(dst, count, scalar_t(0));
+            else
+              for (int64_t k = 0; k < count; ++k) dst[k * os[5]] = scalar_t(0);
+          };
+          for (int64_t i = 0; i < s[2]; ++i) {
+            const ValidRange rows = valid_range(oh_n, h, g.stride_h, g.pad_h, i * g.dilation_h);
+            for (int64_t j = 0; j < s[3]; ++j)
+              for (int64_t oh = 0; oh < oh_n; ++oh)
+                if (oh < rows.begin || oh >= rows.end)
+                  zero(plane_out + i * os[2] + j * os[3] + oh * os[4], ow_n);
+          }
+          for_each_window_row(h, w, oh_n, ow_n, g,
+                              [&](int64_t i, int64_t j, int64_t oh, int64_t y, ValidRange cols) {
+                                scalar_t* dst = plane_out + i * os[2] + j * os[3] + oh * os[4];
+                                zero(dst, cols.begin);
+                                zero(dst + cols.end * os[5], ow_n - cols.end);
+                                int64_t x0 = cols.begin * g.stride_w - g.pad_w + j * g.dilation_w;
+                                const scalar_t* src = plane_in + y * is[2] + x0 * is[3];
+                                int64_t count = cols.end - cols.begin, step = g.stride_w * is[3];
+                                if (os[5] == 1 && step == 1) {
+                                  std::memcpy(dst + cols.begin, src, count * sizeof(scalar_t));
+                                } else {
+                                  for (int64_t k = 0; k < count; ++k)
+                                    dst[(cols.begin + k) * os[5]] = src[k * step];
+                                }
+                              });
+        });
   });
 }
 
@@ -117,7 +127,7 @@ void CpuBackend::fold(const KernelTensor& out, const KernelTensor& in, const Win
     auto* po = out.ptr<scalar_t>();
     const auto* pi = in.ptr<scalar_t>();
     // Planes of `out` are disjoint, so threads never add into the same element.
-    for_each_plane(s[0], s[1], s[2] * s[3] * oh_n * ow_n, [&](int64_t n, int64_t c) {
+    for_each_plane(s[0], s[1], s[2] * s[3] * oh_n * ow_n, false, [&](int64_t n, int64_t c) {
       scalar_t* plane_out = po + n * os[0] + c * os[1];
       const scalar_t* plane_in = pi + n * is[0] + c * is[1];
       for_each_window_row(h, w, oh_n, ow_n, g,
@@ -259,7 +269,7 @@ void CpuBackend::max_pool2d(const KernelTensor& out, const KernelTensor& indices
     auto* po = out.ptr<scalar_t>();
     auto* px = indices.ptr<int64_t>();
     const auto* pi = in.ptr<scalar_t>();
-    for_each_plane(out.shape[0], out.shape[1], oh_n * ow_n * g.kernel_h * g.kernel_w,
+    for_each_plane(out.shape[0], out.shape[1], oh_n * ow_n * g.kernel_h * g.kernel_w, false,
                    [&](int64_t n, int64_t c) {
                      max_pool_plane<scalar_t>(po + n * os[0] + c * os[1],
                                               px + n * xs[0] + c * xs[1], os[2], os[3], xs[2],

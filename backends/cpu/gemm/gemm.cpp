@@ -116,7 +116,8 @@ using Buffer = std::unique_ptr<T[], ScratchDeleter>;
 
 template <class T>
 Buffer<T> allocate(int64_t count) {
-  const size_t bytes = std::max<size_t>(64, (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64);
+  const size_t bytes =
+      std::max<size_t>(64, (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64);
   return Buffer<T>(static_cast<T*>(ScratchPool::get().take(bytes)), ScratchDeleter{bytes});
 }
 

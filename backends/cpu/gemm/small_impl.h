@@ -106,10 +106,12 @@ void small_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64
     T* cj = c + j0 * c_cs;
     switch (nv) {
       case 4:
-        if constexpr (max_nv >= 4) rows_strip<Arch, T, 4>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
+        if constexpr (max_nv >= 4)
+          rows_strip<Arch, T, 4>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
         break;
       case 3:
-        if constexpr (max_nv >= 3) rows_strip<Arch, T, 3>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
+        if constexpr (max_nv >= 3)
+          rows_strip<Arch, T, 3>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
         break;
       case 2:
         rows_strip<Arch, T, 2>(m, k, a, a_rs, a_cs, bj, ldb, cols, cj, c_rs, c_cs);
