@@ -75,16 +75,35 @@ Tensor LayerParallelResNet::adjoint_step(int level, int64_t i, const Tensor& lam
 }
 
 Tensor LayerParallelResNet::forward(const Tensor& u0) {
-  record_ = autograd::grad_enabled();  // under NoGradGuard: propagation only
+  const bool record = autograd::grad_enabled();  // under NoGradGuard: propagation only
   if (!o_.warm_start || !same_shape(states_, u0)) states_.clear();
-  forward_result_ = forward_.solve(
-      [this](int level, int64_t i, const Tensor& u) { return layer_step(level, i, u); }, u0,
-      states_);
+  auto step = [this](int level, int64_t i, const Tensor& u) { return layer_step(level, i, u); };
+  MgritOptions& o = forward_.options();
+  const MgritOptions given = o;
+  forward_result_ = {};
+  if (record && given.max_iterations > 1 && given.tolerance <= 0) {
+    // A fixed number of iterations (training): only the last level-0 sweep's graphs are
+    // used, so the iterations before it run without recording. A solve warm-started from
+    // where they stop goes on exactly as one solve would.
+    record_ = false;
+    o.max_iterations = given.max_iterations - 1;
+    o.final_relax = false;
+    forward_result_ = forward_.solve(step, u0, states_);
+    o.max_iterations = 1;
+    o.final_relax = given.final_relax;
+  }
+  record_ = record;
+  MgritResult last = forward_.solve(step, u0, states_);
+  o = given;
+  forward_result_.residuals.insert(forward_result_.residuals.end(), last.residuals.begin(),
+                                   last.residuals.end());
+  forward_result_.iterations += last.iterations;
+  forward_result_.converged = last.converged;
   return holds_output() ? states_.back() : Tensor();
 }
 
 Tensor LayerParallelResNet::backward(const Tensor& grad_output) {
-  if (!o_.warm_start || !same_shape(adjoints_, grad_output)) adjoints_.clear();
+  if (!o_.warm_start_backward || !same_shape(adjoints_, grad_output)) adjoints_.clear();
   for (TensorList& g : grads_) g.clear();
   backward_result_ = adjoint_.solve(
       [this](int level, int64_t i, const Tensor& l) { return adjoint_step(level, i, l); },

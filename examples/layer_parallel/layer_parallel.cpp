@@ -15,11 +15,11 @@
 //   1. MGRIT's residual per iteration, from a cold start, on the initial network, and its
 //      result against serial propagation;
 //   2. serial propagation timed against MGRIT on the ranks (forward to tolerance);
-//   3. the same network trained twice from the same start for the same steps: serially with
-//      backprop on rank 0, and layer-parallel (one MGRIT iteration per forward and per
-//      backward, warm-started from the previous step: the paper's inexact gradient) on all
-//      ranks; time per step, and both networks' validation accuracy (the parallel one
-//      propagated to tolerance);
+//   3. the same network trained twice from the same start, with the same optimizer, schedule
+//      and steps: serially with backprop on rank 0, and layer-parallel on all ranks with the
+//      paper's inexact gradients (two MGRIT iterations per forward, warm-started from the
+//      previous step, one per backward, started cold); time per step, and both networks'
+//      validation accuracy (the parallel one propagated to tolerance);
 //   4. summary.json: residual_history, forward_speedup, step_speedup, step_efficiency,
 //      serial_val_accuracy, parallel_val_accuracy, ...
 // Without mpirun the same runs on one rank (speedups then measure MGRIT's overhead).
@@ -28,6 +28,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
+#include <numbers>
 
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/distributed/launch.h"
@@ -44,22 +46,32 @@ struct LayerParallelConfig {
   int64_t width = 8;
   double final_time = 5.0;  // h = final_time / layers
   int64_t train_points = 5000, val_points = 1000;
-  int64_t steps = 300;  // full-batch Adam steps, serial and layer-parallel each
+  int64_t steps = 300;             // full-batch steps, serial and layer-parallel each
+  std::string optimizer = "adam";  // or "sgd" (with momentum)
   double lr = 0.01;
-  int64_t anchors = 5;  // random weight matrices the initial weights interpolate in depth
+  double momentum = 0.9;       // sgd only
+  int64_t warmup_steps = 0;    // lr rises linearly from lr / warmup_steps to lr
+  std::string decay = "none";  // or "cosine": lr falls to 0 over the steps after the warm-up
+  int64_t anchors = 5;         // random weight matrices the initial weights interpolate in depth
   int64_t coarsening = 16;
   int levels = 2;
   bool fcf = false;
-  int train_iterations = 1;  // MGRIT iterations per forward and per backward when training
-  double tolerance = 1e-9;   // of the converged solves (residual history, timing, evaluation)
+  // MGRIT iterations per training step, forward and backward (the paper's inexact gradients;
+  // README.md says why two forward iterations and a cold-started backward).
+  int forward_iterations = 2;
+  int backward_iterations = 1;
+  bool warm_backward = false;  // warm-start the backward solve from the previous step's
+  double tolerance = 1e-9;     // of the converged solves (residual history, timing, evaluation)
   int max_iterations = 30;
   int64_t timing_repeats = 5;
   int64_t seed = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LayerParallelConfig, layers, width, final_time,
-                                                train_points, val_points, steps, lr, anchors,
-                                                coarsening, levels, fcf, train_iterations,
-                                                tolerance, max_iterations, timing_repeats, seed)
+                                                train_points, val_points, steps, optimizer, lr,
+                                                momentum, warmup_steps, decay, anchors, coarsening,
+                                                levels, fcf, forward_iterations,
+                                                backward_iterations, warm_backward, tolerance,
+                                                max_iterations, timing_repeats, seed)
 
 constexpr int64_t kClasses = 5;
 constexpr DType kType = DType::Float64;
@@ -149,6 +161,26 @@ double median(std::vector<double> v) {
   return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+// The same optimizer and learning-rate schedule for the serial and the layer-parallel run.
+std::unique_ptr<nn::Optimizer> make_optimizer(const LayerParallelConfig& c, TensorList params) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<nn::SGD>(std::move(params),
+                                     nn::SGDOptions{.lr = c.lr, .momentum = c.momentum});
+  CTDL_CHECK(c.optimizer == "adam", "layer-parallel: optimizer must be adam or sgd, got ",
+             c.optimizer);
+  return std::make_unique<nn::Adam>(std::move(params), nn::AdamOptions{.lr = c.lr});
+}
+
+double lr_at(const LayerParallelConfig& c, int64_t step) {
+  if (step < c.warmup_steps)
+    return c.lr * static_cast<double>(step + 1) / static_cast<double>(c.warmup_steps);
+  if (c.decay == "none") return c.lr;
+  CTDL_CHECK(c.decay == "cosine", "layer-parallel: decay must be none or cosine, got ", c.decay);
+  const double t = static_cast<double>(step - c.warmup_steps) /
+                   static_cast<double>(std::max<int64_t>(1, c.steps - c.warmup_steps));
+  return c.lr * 0.5 * (1 + std::cos(std::numbers::pi * t));
+}
+
 // Accuracy of the logits (on the rank that has them) on every rank.
 double shared(distributed::Communicator& comm, bool mine, double value) {
   return comm.sum({mine ? value : 0.0})[0];
@@ -165,8 +197,8 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
   Data train = make_peaks(c.train_points, static_cast<uint64_t>(c.seed) + 1, bounds);
   Data val = make_peaks(c.val_points, static_cast<uint64_t>(c.seed) + 2, bounds);
   run.note(str("peaks: ", c.train_points, " training and ", c.val_points,
-               " validation points, 5 classes by quintile; ", ranks, " rank(s), ",
-               c.layers / ranks, " layers each"));
+               " validation points, 5 classes by quintile; ", ranks, " rank(s), ", c.layers / ranks,
+               " layers each"));
 
   Network serial = make_network(c), parallel = make_network(c);  // the same start
   auto residual = [&parallel](int64_t n, const Tensor& u) { return parallel.residual(n, u); };
@@ -176,15 +208,18 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
                                   .fcf = c.fcf,
                                   .max_iterations = c.max_iterations,
                                   .tolerance = c.tolerance};
-  distributed::MgritOptions inexact = exact;
-  inexact.max_iterations = c.train_iterations;
+  distributed::MgritOptions inexact = exact, inexact_backward;
   inexact.tolerance = 0;
   inexact.final_relax = false;
+  inexact_backward = inexact;
+  inexact.max_iterations = c.forward_iterations;
+  inexact_backward.max_iterations = c.backward_iterations;
   distributed::LayerParallelResNet solve(
       comm, c.layers, parallel.h, residual, layer_params,
       {.forward = exact, .backward = exact, .warm_start = false});
-  distributed::LayerParallelResNet trainer(comm, c.layers, parallel.h, residual, layer_params,
-                                           {.forward = inexact, .backward = inexact});
+  distributed::LayerParallelResNet trainer(
+      comm, c.layers, parallel.h, residual, layer_params,
+      {.forward = inexact, .backward = inexact_backward, .warm_start_backward = c.warm_backward});
   const Tensor like = zeros({c.train_points, c.width}, {.dtype = kType});
 
   // 1. The residual per iteration, and the result against serial propagation.
@@ -232,19 +267,20 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
     for (const nn::Linear& b : serial.blocks)
       for (const Tensor& p : b.parameters()) params.push_back(p);
     for (const Tensor& p : serial.classifier.parameters()) params.push_back(p);
-    nn::Adam opt(params, {.lr = c.lr});
+    auto opt = make_optimizer(c, params);
     for (int64_t s = 0; s < c.steps; ++s) {
       auto t = Clock::now();
+      opt->set_lr(lr_at(c, s));
       Tensor loss = nn::cross_entropy(serial.logits(train.x), train.y);
-      opt.zero_grad();
+      opt->zero_grad();
       loss.backward();
-      opt.step();
+      opt->step();
       serial_loss.push_back(loss.item<double>());
       serial_step_ms.push_back(ms_since(t));
     }
   }
   comm.barrier();
-  std::vector<double> parallel_loss, parallel_step_ms;
+  std::vector<double> parallel_loss, parallel_step_ms, forward_residual, backward_residual;
   {
     autograd::EnableGradGuard grad_on;
     TensorList params;  // what this rank holds
@@ -254,11 +290,12 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
       for (const Tensor& p : parallel.blocks[n].parameters()) params.push_back(p);
     if (trainer.holds_output())
       for (const Tensor& p : parallel.classifier.parameters()) params.push_back(p);
-    nn::Adam opt(params, {.lr = c.lr});
+    auto opt = make_optimizer(c, params);
     for (int64_t s = 0; s < c.steps; ++s) {
       comm.barrier();
       auto t = Clock::now();
-      opt.zero_grad();
+      opt->set_lr(lr_at(c, s));
+      opt->zero_grad();
       Tensor start = trainer.holds_input() ? parallel.opening(train.x) : Tensor();
       Tensor end = trainer.forward(start.defined() ? start.detach() : like);
       Tensor seed = like;
@@ -272,9 +309,13 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
       }
       Tensor back = trainer.backward(seed);
       if (start.defined()) start.backward(back);
-      opt.step();
+      opt->step();
       comm.barrier();
       parallel_step_ms.push_back(ms_since(t));
+      // The warm start's residual (after the first F-relaxation): how far the previous
+      // step's points are from this step's network.
+      forward_residual.push_back(trainer.last_forward().residuals.front());
+      backward_residual.push_back(trainer.last_backward().residuals.front());
       parallel_loss.push_back(shared(comm, trainer.holds_output(), loss));
     }
   }
@@ -296,7 +337,11 @@ void run_layer_parallel(nn::Run& run, const LayerParallelConfig& c) {
   std::vector<double> trained_history = solve.last_forward().residuals;
 
   for (int64_t s = 0; s < c.steps; ++s) {
-    nn::Json record = {{"epoch", s + 1}, {"parallel_train_loss", parallel_loss[s]}};
+    nn::Json record = {{"epoch", s + 1},
+                       {"parallel_train_loss", parallel_loss[s]},
+                       {"lr", lr_at(c, s)},
+                       {"forward_residual", forward_residual[s]},
+                       {"backward_residual", backward_residual[s]}};
     if (comm.rank() == 0) record["serial_train_loss"] = serial_loss[s];
     run.log(record);
   }
