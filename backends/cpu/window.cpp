@@ -126,23 +126,27 @@ void CpuBackend::fold(const KernelTensor& out, const KernelTensor& in, const Win
   CTDL_DISPATCH_ALL(out.dtype, "fold2d", [&] {
     auto* po = out.ptr<scalar_t>();
     const auto* pi = in.ptr<scalar_t>();
-    // Planes of `out` are disjoint, so threads never add into the same element.
-    for_each_plane(s[0], s[1], s[2] * s[3] * oh_n * ow_n, false, [&](int64_t n, int64_t c) {
-      scalar_t* plane_out = po + n * os[0] + c * os[1];
-      const scalar_t* plane_in = pi + n * is[0] + c * is[1];
-      for_each_window_row(h, w, oh_n, ow_n, g,
-                          [&](int64_t i, int64_t j, int64_t oh, int64_t y, ValidRange cols) {
-                            const scalar_t* src = plane_in + i * is[2] + j * is[3] + oh * is[4];
-                            int64_t x0 = cols.begin * g.stride_w - g.pad_w + j * g.dilation_w;
-                            scalar_t* dst = plane_out + y * os[2] + x0 * os[3];
-                            int64_t count = cols.end - cols.begin, step = g.stride_w * os[3];
-                            src += cols.begin * is[5];
-                            if (step == 1 && is[5] == 1)
-                              add_run(dst, src, count);
-                            else
-                              for (int64_t k = 0; k < count; ++k) dst[k * step] += src[k * is[5]];
-                          });
-    });
+    // Planes of `out` are disjoint, so threads never add into the same element. They go in
+    // the order of the columns' memory, as in unfold.
+    const bool channels_outer = is[0] < is[1];
+    for_each_plane(
+        s[0], s[1], s[2] * s[3] * oh_n * ow_n, channels_outer, [&](int64_t n, int64_t c) {
+          scalar_t* plane_out = po + n * os[0] + c * os[1];
+          const scalar_t* plane_in = pi + n * is[0] + c * is[1];
+          for_each_window_row(h, w, oh_n, ow_n, g,
+                              [&](int64_t i, int64_t j, int64_t oh, int64_t y, ValidRange cols) {
+                                const scalar_t* src = plane_in + i * is[2] + j * is[3] + oh * is[4];
+                                int64_t x0 = cols.begin * g.stride_w - g.pad_w + j * g.dilation_w;
+                                scalar_t* dst = plane_out + y * os[2] + x0 * os[3];
+                                int64_t count = cols.end - cols.begin, step = g.stride_w * os[3];
+                                src += cols.begin * is[5];
+                                if (step == 1 && is[5] == 1)
+                                  add_run(dst, src, count);
+                                else
+                                  for (int64_t k = 0; k < count; ++k)
+                                    dst[k * step] += src[k * is[5]];
+                              });
+        });
   });
 }
 

@@ -41,12 +41,20 @@ Tensor side_by_side(const Tensor& x) {
 Tensor stacked(const Tensor& x) {
   return x.reshape({batch_count(x) * x.shape()[x.dim() - 2], x.shape()[x.dim() - 1]});
 }
+// The inverse of side_by_side: x [R, B·C] as a batch of `shape` [..., R, C], a view.
+Tensor unside(const Tensor& x, const Dims& shape) {
+  const int64_t r = x.shape()[0], c = shape.back(), b = x.shape()[1] / c;
+  return x.reshape({r, b, c}).transpose(0, 1).reshape(shape);
+}
 
 // The gradients of an operand shared by every entry of the batch (a convolution's weight
 // against its image columns, a Linear weight applied to 3-D input) are sums over the batch:
 // Σ g_i · b_iᵀ and Σ a_iᵀ · g_i. Each is one product with the batch joined to the
 // contraction, [M, B·N] · [B·N, K] and [K, B·M] · [B·M, N], instead of B small products and
 // a sum over their results. Both factors are built from whole rows, never transposed copies.
+// The other operand's gradient, aᵀ · g_i for each i, is one product too, with the batch
+// joined to the columns: aᵀ · [g_1 ... g_B] (a convolution's [288, 64] · [64, 64·196]
+// instead of 64 products of 196 columns, whose B came from memory afresh each time).
 bool shared_operand(const Tensor& operand, const Tensor& g) {
   return batch_count(operand) == 1 && batch_count(g) > 1;
 }
@@ -67,13 +75,16 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
       return x.dim() == static_cast<int>(shape.size()) && x.shape() == shape ? x : x.expand(shape);
     };
     Tensor grad_a, grad_b;
+    Tensor g_side = shared_operand(a, g) ? side_by_side(g) : Tensor();
     if (a.requires_grad())
-      grad_a = shared_operand(a, g)
-                   ? product_like(side_by_side(g), side_by_side(widened(b)).mT(), a).reshape(a.shape())
+      grad_a = g_side.defined()
+                   ? product_like(g_side, side_by_side(widened(b)).mT(), a).reshape(a.shape())
                    : product_like(g, b.mT(), a);
     if (b.requires_grad())
       grad_b = shared_operand(b, g)
                    ? product_like(stacked(widened(a)).mT(), stacked(g), b).reshape(b.shape())
+               : g_side.defined()
+                   ? unside(product_like(stacked(a).mT(), g_side, b), widened(b).shape())
                    : product_like(a.mT(), g, b);
     return TensorList{grad_a, grad_b};
   });

@@ -444,6 +444,13 @@ std::vector<OpInfo> build() {
            [](const TensorList& x) {
              return TensorList{x[0], x[1].t()};
            }},
+          // The batched operand's gradient then comes as one product too, here laid out
+          // transposed like the operand.
+          {"shared [3, 4] x transposed batch [2, 4, 5]",
+           {uniform({3, 4}, t), uniform({2, 5, 4}, t)},
+           [](const TensorList& x) {
+             return TensorList{x[0], x[1].mT()};
+           }},
       };
     };
     add(info);
