@@ -402,6 +402,8 @@ TEST_CASE("results are identical on one thread and on several") {
     manual_seed(11);
     Tensor x = randn({1 << 20}), m = randn({3000, 257});
     TensorList out = {x.sum(),
+                      // chunks that do not fill the last task, the last chunk short
+                      randn({1000003}).sum(),
                       m.sum({0}),
                       m.sum({1}),
                       m.amax({0}),
