@@ -44,14 +44,16 @@ void LayerParallelResNet::reset_warm_start() {
 // backward() is to follow.
 Tensor LayerParallelResNet::layer_step(int level, int64_t i, const Tensor& u) {
   const int64_t stride = forward_.stride(level), n = i * stride;
-  if (level > 0 || !record_) return u + residual_(n, u) * (static_cast<double>(stride) * h_);
+  // u + stride·h·F(u) in one pass (axpby), here and in serial_resnet_forward alike.
+  if (level > 0 || !record_)
+    return axpby(1.0, u, static_cast<double>(stride) * h_, residual_(n, u));
   Graph& g = graphs_[static_cast<size_t>(n - first_layer())];
   {
     autograd::EnableGradGuard grad_on;
     g.input = u.detach().requires_grad_();
     g.output = residual_(n, g.input);
   }
-  return u + g.output.detach() * h_;
+  return axpby(1.0, u, h_, g.output.detach());
 }
 
 // Adjoint point i of `level` — λ at layer N − i·m^level — to point i + 1, through the graph
@@ -126,7 +128,7 @@ Tensor LayerParallelResNet::backward(const Tensor& grad_output) {
 Tensor serial_resnet_forward(const LayerParallelResNet::Residual& residual, int64_t layers,
                              double h, const Tensor& u0) {
   Tensor u = u0;
-  for (int64_t n = 0; n < layers; ++n) u = u + residual(n, u) * h;
+  for (int64_t n = 0; n < layers; ++n) u = axpby(1.0, u, h, residual(n, u));
   return u;
 }
 
