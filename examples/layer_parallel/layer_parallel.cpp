@@ -18,8 +18,9 @@
 //   3. the same network trained twice from the same start, with the same optimizer, schedule
 //      and steps: serially with backprop on rank 0, and layer-parallel on all ranks with the
 //      paper's inexact gradients (one MGRIT iteration per forward, warm-started from the
-//      previous step, and one per backward, started cold); time per step, and both networks'
-//      validation accuracy (the parallel one propagated to tolerance);
+//      previous step and repeated where its residual is large, and one per backward,
+//      started cold); time per step, and both networks' validation accuracy (the parallel
+//      one propagated to tolerance);
 //   4. summary.json: residual_history, forward_speedup, step_speedup, step_efficiency,
 //      serial_val_accuracy, parallel_val_accuracy, ...
 // Without mpirun the same runs on one rank (speedups then measure MGRIT's overhead).
