@@ -415,17 +415,15 @@ void CpuBackend::bias_activation(Activation act, const KernelTensor& out, const 
     const auto* pi = in.ptr<scalar_t>();
     const auto* pb = bias.ptr<scalar_t>();
     // A layer's output, [rows, cols] with the bias along each row: one kernel call per
-    // chunk of rows. tanh and sigmoid cost about ten adds an element, so their chunks are
-    // smaller and a [512, 64] layer is shared between threads.
+    // chunk of rows. (Smaller chunks for tanh, so that two threads share a [512, 64] layer,
+    // made a neural ODE slower: the halves' data moves between the cores' caches.)
     Layout<3> layout(out.shape, {&out.strides, &in.strides, &bias.strides});
     const Dims& ls = layout.shape;
     if (ls.size() == 2 && ls[1] >= 16 && layout.strides[0][0] == ls[1] &&
         layout.strides[0][1] == 1 && layout.strides[1][0] == ls[1] && layout.strides[1][1] == 1 &&
         layout.strides[2][0] == 0 && layout.strides[2][1] == 1) {
       const int64_t cols = ls[1];
-      const bool costly = act == Activation::Tanh || act == Activation::Sigmoid;
-      const int64_t grain = (costly ? kElementwiseGrain / 4 : kElementwiseGrain) / cols;
-      parallel_chunks(ls[0], std::max<int64_t>(1, grain), [&](int64_t r0, int64_t r1) {
+      parallel_chunks(ls[0], std::max<int64_t>(1, kElementwiseGrain / cols), [&](int64_t r0, int64_t r1) {
         with_simd_arch([&](auto arch) {
           simd::bias_activation_rows<decltype(arch), scalar_t>(act, po + r0 * cols, pi + r0 * cols,
                                                                pb, r1 - r0, cols);
