@@ -74,13 +74,10 @@ void record_paper(nn::Run& run) {
 }
 
 void run_ie_resnet(nn::Run& run, const IeResNetConfig& c) {
-  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
+  nn::data::Mnist mnist = nn::data::load_mnist(
+      run.data_dir("mnist"), {.holdout = c.holdout, .train_limit = c.train_limit});
   run.note(mnist.description);
   nn::data::TensorDataset train_set = mnist.train;
-  if (c.train_limit > 0 && c.train_limit < train_set.size()) {
-    train_set = train_set.slice(0, c.train_limit);
-    run.note("training on the first " + std::to_string(c.train_limit) + " images only");
-  }
   nn::data::TensorDataset test_set = mnist.test;
   nn::data::TensorDataset attack_set = c.attack_images > 0 && c.attack_images < test_set.size()
                                            ? test_set.slice(0, c.attack_images)

@@ -100,14 +100,11 @@ std::shared_ptr<nn::data::Subset> spread(std::shared_ptr<const nn::data::Dataset
 
 Data mnist_data(nn::Run& run, const LmConfig& c) {
   constexpr double kMean = 0.1307, kStd = 0.3081;
-  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
+  nn::data::Mnist mnist = nn::data::load_mnist(
+      run.data_dir("mnist"), {.holdout = c.holdout, .train_limit = c.train_limit});
   run.note(mnist.description);
   nn::data::TensorDataset train((mnist.train.inputs() - kMean) / kStd, mnist.train.targets()),
       test((mnist.test.inputs() - kMean) / kStd, mnist.test.targets());
-  if (c.train_limit > 0 && c.train_limit < train.size()) {
-    train = train.slice(0, c.train_limit);
-    run.note("training on the first " + std::to_string(c.train_limit) + " images only");
-  }
   nn::data::DataLoaderOptions o{.batch_size = c.batch_size,
                                 .shuffle = true,
                                 .seed = static_cast<uint64_t>(c.seed),

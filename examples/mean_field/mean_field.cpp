@@ -200,16 +200,13 @@ void run_mean_field(nn::Run& run, const MeanFieldConfig& c) {
   run.set_metric("toy_train_loss", toy_grid["train_loss"]);
 
   // ---- 2. MNIST: loss against depth and width --------------------------------------------
-  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
+  nn::data::Mnist mnist = nn::data::load_mnist(
+      run.data_dir("mnist"), {.holdout = c.holdout, .train_limit = c.train_limit});
   run.note(mnist.description);
-  auto normalized = [](const nn::data::TensorDataset& d, int64_t limit) {
-    nn::data::TensorDataset n((d.inputs() - 0.1307) / 0.3081, d.targets());
-    return limit > 0 && limit < n.size() ? n.slice(0, limit) : n;
+  auto normalized = [](const nn::data::TensorDataset& d) {
+    return nn::data::TensorDataset((d.inputs() - 0.1307) / 0.3081, d.targets());
   };
-  nn::data::TensorDataset train_set = normalized(mnist.train, c.train_limit),
-                          test_set = normalized(mnist.test, 0);
-  if (c.train_limit > 0)
-    run.note("MNIST: training on the first " + std::to_string(train_set.size()) + " images only");
+  nn::data::TensorDataset train_set = normalized(mnist.train), test_set = normalized(mnist.test);
   TrainOptions digits = base;
   digits.epochs = c.mnist_epochs;
   Json mnist_grid = loss_grid(run, "mnist", train_set, &test_set, 784, 10, c.mnist_dim,

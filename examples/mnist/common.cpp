@@ -13,17 +13,14 @@ constexpr double kMean = 0.1307, kStd = 0.3081;
 
 void train_module(nn::Run& run, nn::Module& net,
                   const std::function<Tensor(const Tensor&)>& forward, const MnistConfig& c) {
-  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
+  nn::data::Mnist mnist = nn::data::load_mnist(
+      run.data_dir("mnist"), {.holdout = c.holdout, .train_limit = c.train_limit});
   run.note(mnist.description);
   // Normalized once, up front: the loaders then batch with one index_select.
-  auto normalized = [](const nn::data::TensorDataset& d, int64_t limit) {
-    nn::data::TensorDataset n((d.inputs() - kMean) / kStd, d.targets());
-    return limit > 0 && limit < n.size() ? n.slice(0, limit) : n;
+  auto normalized = [](const nn::data::TensorDataset& d) {
+    return nn::data::TensorDataset((d.inputs() - kMean) / kStd, d.targets());
   };
-  nn::data::TensorDataset train_set = normalized(mnist.train, c.train_limit),
-                          test_set = normalized(mnist.test, 0);
-  if (c.train_limit > 0)
-    run.note("training on the first " + std::to_string(train_set.size()) + " images only");
+  nn::data::TensorDataset train_set = normalized(mnist.train), test_set = normalized(mnist.test);
 
   nn::data::DataLoaderOptions train_options{.batch_size = c.batch_size,
                                             .shuffle = true,

@@ -60,14 +60,10 @@ struct AdversarialData {
 };
 
 AdversarialData mnist_data(nn::Run& run, const AdversarialConfig& c) {
-  nn::data::Mnist mnist = nn::data::load_mnist(run.data_dir("mnist"), {.holdout = c.holdout});
+  nn::data::Mnist mnist = nn::data::load_mnist(
+      run.data_dir("mnist"), {.holdout = c.holdout, .train_limit = c.train_limit});
   run.note(mnist.description);
-  nn::data::TensorDataset train_set = mnist.train;
-  if (c.train_limit > 0 && c.train_limit < train_set.size()) {
-    train_set = train_set.slice(0, c.train_limit);
-    run.note("training on the first " + std::to_string(c.train_limit) + " images only");
-  }
-  return {std::make_shared<nn::data::TensorDataset>(train_set), {}, mnist.test.inputs(),
+  return {std::make_shared<nn::data::TensorDataset>(mnist.train), {}, mnist.test.inputs(),
           mnist.test.targets()};
 }
 

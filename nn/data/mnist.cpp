@@ -111,17 +111,24 @@ Mnist load_mnist(const std::string& directory, MnistOptions options) {
              "t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]; get MNIST from "
              "http://yann.lecun.com/exdb/mnist/ or a mirror");
   TensorDataset test = pair(test_images, test_labels);
-  if (!train_images.empty() && !train_labels.empty()) {
-    TensorDataset train = pair(train_images, train_labels);
-    return {train, test,
-            str("MNIST from ", directory, ": ", train.size(), " training and ", test.size(),
-                " test images (the standard split)")};
+  Mnist mnist = [&]() -> Mnist {
+    if (!train_images.empty() && !train_labels.empty()) {
+      TensorDataset train = pair(train_images, train_labels);
+      return {train, test,
+              str("MNIST from ", directory, ": ", train.size(), " training and ", test.size(),
+                  " test images (the standard split)")};
+    }
+    const int64_t n = test.size(), h = options.holdout;
+    CTDL_CHECK(h > 0 && h < n, "load_mnist: cannot hold out ", h, " of ", n, " images");
+    return {test.slice(0, n - h), test.slice(n - h, n),
+            str("MNIST from ", directory, ": no training images there, so training on the first ",
+                n - h, " t10k images and evaluating on the last ", h, " (held out)")};
+  }();
+  if (options.train_limit > 0 && options.train_limit < mnist.train.size()) {
+    mnist.train = mnist.train.slice(0, options.train_limit);
+    mnist.description += str("; training on the first ", options.train_limit, " images only");
   }
-  const int64_t n = test.size(), h = options.holdout;
-  CTDL_CHECK(h > 0 && h < n, "load_mnist: cannot hold out ", h, " of ", n, " images");
-  return {test.slice(0, n - h), test.slice(n - h, n),
-          str("MNIST from ", directory, ": no training images there, so training on the first ",
-              n - h, " t10k images and evaluating on the last ", h, " (held out)")};
+  return mnist;
 }
 
 }  // namespace ctdl::nn::data

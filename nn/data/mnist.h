@@ -30,6 +30,9 @@ Tensor read_idx_labels(const std::string& path, int64_t max_label = 9);
 
 struct MnistOptions {
   int64_t holdout = 2000;  // used only when the training images are absent
+  // > 0: keep only the first train_limit training images (a quick run); the description
+  // says so.
+  int64_t train_limit = 0;
 };
 
 struct Mnist {

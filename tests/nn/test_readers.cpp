@@ -101,6 +101,13 @@ TEST_CASE("IDX images and labels read back exactly, plain or gzip-compressed", "
   CHECK(m.test.targets().to_vector<int64_t>() == std::vector<int64_t>{8, 9, 0, 1});
   CHECK(m.description.find("first 8 t10k images and evaluating on the last 4") !=
         std::string::npos);
+  // train_limit keeps the first training images and says so; a limit above the count is none.
+  Mnist limited = load_mnist(dir.path.string(), {.holdout = 4, .train_limit = 3});
+  CHECK(limited.train.size() == 3);
+  CHECK(limited.train.targets().to_vector<int64_t>() == std::vector<int64_t>{0, 1, 2});
+  CHECK(limited.test.size() == 4);
+  CHECK(limited.description.find("training on the first 3 images only") != std::string::npos);
+  CHECK(load_mnist(dir.path.string(), {.holdout = 4, .train_limit = 100}).train.size() == 8);
   // With training files: the standard split.
   write(dir / "train-images-idx3-ubyte.gz", gzip(idx({5, 3, 2}, pixels(5, 3, 2))));
   write(dir / "train-labels-idx1-ubyte.gz", gzip(idx({5}, labels(5))));
