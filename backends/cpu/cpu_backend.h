@@ -5,6 +5,12 @@
 
 namespace ctdl::cpu {
 
+// Host memory through the cache of freed blocks (memory.cpp), 64-byte aligned: what
+// CpuBackend::allocate hands out, also for scratch that is not a tensor (the GEMM's packed
+// panels and copies). Free with the same byte count.
+void* host_allocate(size_t nbytes);
+void host_deallocate(void* ptr, size_t nbytes);
+
 class CpuBackend : public Backend {
  public:
   const char* name() const override { return "cpu"; }

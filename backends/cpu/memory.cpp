@@ -167,7 +167,7 @@ void* system_allocate(size_t nbytes) {
 
 }  // namespace
 
-void* CpuBackend::allocate(size_t nbytes) {
+void* host_allocate(size_t nbytes) {
   if (!cache_enabled()) return system_allocate(nbytes);
   if (small(nbytes)) {
     int c = small_class(nbytes);
@@ -184,7 +184,7 @@ void* CpuBackend::allocate(size_t nbytes) {
   return system_allocate(size);
 }
 
-void CpuBackend::deallocate(void* ptr, size_t nbytes) {
+void host_deallocate(void* ptr, size_t nbytes) {
   if (!cache_enabled()) return std::free(ptr);
   if (small(nbytes)) {
     int c = small_class(nbytes);
@@ -197,6 +197,9 @@ void CpuBackend::deallocate(void* ptr, size_t nbytes) {
   }
   if (!large_cache().keep(ptr, large_class_bytes(nbytes))) std::free(ptr);
 }
+
+void* CpuBackend::allocate(size_t nbytes) { return host_allocate(nbytes); }
+void CpuBackend::deallocate(void* ptr, size_t nbytes) { host_deallocate(ptr, nbytes); }
 
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t nbytes) {
   std::memcpy(dst, src, nbytes);

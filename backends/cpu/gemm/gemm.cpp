@@ -9,12 +9,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <memory>
-#include <mutex>
-#include <new>
-#include <vector>
 
+#include "ctdl/backends/cpu/cpu_backend.h"
 #include "ctdl/backends/cpu/gemm/kernels.h"
 #include "ctdl/backends/cpu/parallel.h"
 
@@ -48,68 +45,12 @@ struct Problem {
 
 // Scratch for packed operands and copies: 64-byte aligned (the micro-kernel's aligned
 // loads), owned by one call while it runs, so no thread can find another call's data in it.
-// Freed blocks are kept for the next call: a fresh block of megabytes (a weight gradient
-// copies its [12544, 64] operand) comes from the system as untouched pages, which the
-// kernel zeroes on first write at a cost close to that of the product itself.
-class ScratchPool {
- public:
-  static ScratchPool& get() {
-    static ScratchPool* pool = new ScratchPool;  // never destroyed: threads may free at exit
-    return *pool;
-  }
-  void* take(size_t bytes) {
-    if (bytes >= kPooledBytes) {
-      std::lock_guard lock(mutex_);
-      // The smallest kept block that is large enough, if it wastes at most half.
-      auto best = blocks_.end();
-      for (auto it = blocks_.begin(); it != blocks_.end(); ++it)
-        if (it->bytes >= bytes && it->bytes <= 2 * bytes &&
-            (best == blocks_.end() || it->bytes < best->bytes))
-          best = it;
-      if (best != blocks_.end()) {
-        void* p = best->data;
-        kept_ -= best->bytes;
-        blocks_.erase(best);
-        return p;
-      }
-    }
-    void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw std::bad_alloc();
-    return p;
-  }
-  void give_back(void* p, size_t bytes) {
-    if (bytes >= kPooledBytes) {
-      std::lock_guard lock(mutex_);
-      if (kept_ + bytes <= kMaxKeptBytes && blocks_.size() < kMaxBlocks) {
-        blocks_.push_back({p, bytes});
-        kept_ += bytes;
-        return;
-      }
-    }
-    std::free(p);
-  }
-
- private:
-  // Smaller blocks come from malloc's free lists, which reuse them without page faults.
-  static constexpr size_t kPooledBytes = size_t{256} << 10;
-#ifdef CTDL_NO_MEMORY_CACHE  // sanitizer builds: AddressSanitizer sees every use after free
-  static constexpr size_t kMaxKeptBytes = 0;
-#else
-  static constexpr size_t kMaxKeptBytes = size_t{64} << 20;
-#endif
-  static constexpr size_t kMaxBlocks = 32;
-  struct Block {
-    void* data;
-    size_t bytes;
-  };
-  std::mutex mutex_;
-  std::vector<Block> blocks_;
-  size_t kept_ = 0;
-};
-
+// It comes from the CPU backend's cache of freed blocks: a fresh block of megabytes (a
+// weight gradient copies its [12544, 64] operand) would come from the system as untouched
+// pages, which the kernel zeroes on first write at a cost close to that of the product.
 struct ScratchDeleter {
   size_t bytes = 0;
-  void operator()(void* p) const { ScratchPool::get().give_back(p, bytes); }
+  void operator()(void* p) const { host_deallocate(p, bytes); }
 };
 template <class T>
 using Buffer = std::unique_ptr<T[], ScratchDeleter>;
@@ -118,7 +59,7 @@ template <class T>
 Buffer<T> allocate(int64_t count) {
   const size_t bytes =
       std::max<size_t>(64, (static_cast<size_t>(count) * sizeof(T) + 63) / 64 * 64);
-  return Buffer<T>(static_cast<T*>(ScratchPool::get().take(bytes)), ScratchDeleter{bytes});
+  return Buffer<T>(static_cast<T*>(host_allocate(bytes)), ScratchDeleter{bytes});
 }
 
 int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
