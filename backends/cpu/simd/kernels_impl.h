@@ -308,42 +308,39 @@ void linear_combination(T* out, const T* const* terms, const int64_t* strides, c
   });
 }
 
-template <class Arch, class T>
-void bias_activation(Activation act, T* out, const T* x, const T* bias, int64_t sb, int64_t n) {
+namespace {
+
+// Calls run(f) with f(u, b) = act(u + b) on vectors: the activation is chosen once, outside
+// the kernels' loops.
+template <class Arch, class T, class Run>
+void with_bias_activation(Activation act, Run&& run) {
   using V = Vec<Arch, T>;
   switch (act) {
     case Activation::Relu:
-      return map2<Arch, T>(out, x, 1, bias, sb, n,
-                           [](V u, V b) { return activate<Arch, T>(Activation::Relu, u + b); });
+      return run([](V u, V b) { return activate<Arch, T>(Activation::Relu, u + b); });
     case Activation::Tanh:
-      return map2<Arch, T>(out, x, 1, bias, sb, n,
-                           [](V u, V b) { return activate<Arch, T>(Activation::Tanh, u + b); });
+      return run([](V u, V b) { return activate<Arch, T>(Activation::Tanh, u + b); });
     case Activation::Sigmoid:
-      return map2<Arch, T>(out, x, 1, bias, sb, n,
-                           [](V u, V b) { return activate<Arch, T>(Activation::Sigmoid, u + b); });
+      return run([](V u, V b) { return activate<Arch, T>(Activation::Sigmoid, u + b); });
     default:
-      return map2<Arch, T>(out, x, 1, bias, sb, n, [](V u, V b) { return u + b; });
+      return run([](V u, V b) { return u + b; });
   }
+}
+
+}  // namespace
+
+template <class Arch, class T>
+void bias_activation(Activation act, T* out, const T* x, const T* bias, int64_t sb, int64_t n) {
+  with_bias_activation<Arch, T>(act, [&](auto f) { map2<Arch, T>(out, x, 1, bias, sb, n, f); });
 }
 
 template <class Arch, class T>
 void bias_activation_rows(Activation act, T* out, const T* x, const T* bias, int64_t rows,
                           int64_t cols) {
-  using V = Vec<Arch, T>;
-  auto each_row = [&](auto f) {
+  with_bias_activation<Arch, T>(act, [&](auto f) {
     for (int64_t r = 0; r < rows; ++r)
       map2_strided<Arch, T, 1, 1>(out + r * cols, x + r * cols, bias, cols, f);
-  };
-  switch (act) {
-    case Activation::Relu:
-      return each_row([](V u, V b) { return activate<Arch, T>(Activation::Relu, u + b); });
-    case Activation::Tanh:
-      return each_row([](V u, V b) { return activate<Arch, T>(Activation::Tanh, u + b); });
-    case Activation::Sigmoid:
-      return each_row([](V u, V b) { return activate<Arch, T>(Activation::Sigmoid, u + b); });
-    default:
-      return each_row([](V u, V b) { return u + b; });
-  }
+  });
 }
 
 namespace {
