@@ -179,6 +179,19 @@ bool compare(BinaryOp op, T a, T b) {
 // loop beside it, which computes the same values.
 bool simd_friendly(int64_t stride) { return stride == 0 || stride == 1; }
 
+// The number of rows when out and x are contiguous [rows, cols] (after merging dims) with
+// bias [cols] repeated along the rows and rows long enough for whole vectors; else 0.
+int64_t bias_along_rows(const KernelTensor& out, const KernelTensor& x, const KernelTensor& bias) {
+  Layout<3> layout(out.shape, {&out.strides, &x.strides, &bias.strides});
+  const Dims& shape = layout.shape;
+  if (shape.size() != 2 || shape[1] < 16) return 0;
+  const int64_t cols = shape[1];
+  const bool rows_contiguous = layout.strides[0][0] == cols && layout.strides[0][1] == 1 &&
+                               layout.strides[1][0] == cols && layout.strides[1][1] == 1;
+  const bool bias_repeated = layout.strides[2][0] == 0 && layout.strides[2][1] == 1;
+  return rows_contiguous && bias_repeated ? shape[0] : 0;
+}
+
 }  // namespace
 
 void CpuBackend::copy(const KernelTensor& out, const KernelTensor& in) {
@@ -417,18 +430,15 @@ void CpuBackend::bias_activation(Activation act, const KernelTensor& out, const 
     // A layer's output, [rows, cols] with the bias along each row: one kernel call per
     // chunk of rows. (Smaller chunks for tanh, so that two threads share a [512, 64] layer,
     // made a neural ODE slower: the halves' data moves between the cores' caches.)
-    Layout<3> layout(out.shape, {&out.strides, &in.strides, &bias.strides});
-    const Dims& ls = layout.shape;
-    if (ls.size() == 2 && ls[1] >= 16 && layout.strides[0][0] == ls[1] &&
-        layout.strides[0][1] == 1 && layout.strides[1][0] == ls[1] && layout.strides[1][1] == 1 &&
-        layout.strides[2][0] == 0 && layout.strides[2][1] == 1) {
-      const int64_t cols = ls[1];
-      parallel_chunks(ls[0], std::max<int64_t>(1, kElementwiseGrain / cols), [&](int64_t r0, int64_t r1) {
-        with_simd_arch([&](auto arch) {
-          simd::bias_activation_rows<decltype(arch), scalar_t>(act, po + r0 * cols, pi + r0 * cols,
-                                                               pb, r1 - r0, cols);
-        });
-      });
+    if (const int64_t rows = bias_along_rows(out, in, bias); rows > 0) {
+      const int64_t cols = out.numel() / rows;
+      parallel_chunks(rows, std::max<int64_t>(1, kElementwiseGrain / cols),
+                      [&](int64_t r0, int64_t r1) {
+                        with_simd_arch([&](auto arch) {
+                          simd::bias_activation_rows<decltype(arch), scalar_t>(
+                              act, po + r0 * cols, pi + r0 * cols, pb, r1 - r0, cols);
+                        });
+                      });
       return;
     }
     bool tiled = tiled_short_rows<scalar_t>(
