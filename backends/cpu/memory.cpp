@@ -69,8 +69,8 @@ size_t small_class_capacity(int c) {
 }
 
 struct SmallCache {
-  // The free blocks of each class, used as stacks; reserved up front so that keeping a
-  // block never allocates.
+  // The free blocks of each class, used as stacks; reserved up front to their capacity so
+  // that keeping a block never allocates.
   std::vector<void*> blocks[kSmallClasses];
   SmallCache() {
     for (int c = 0; c < kSmallClasses; ++c) blocks[c].reserve(small_class_capacity(c));
@@ -189,7 +189,7 @@ void host_deallocate(void* ptr, size_t nbytes) {
   if (small(nbytes)) {
     int c = small_class(nbytes);
     std::vector<void*>& free_blocks = small_cache().blocks[c];
-    if (free_blocks.size() < free_blocks.capacity()) {
+    if (free_blocks.size() < small_class_capacity(c)) {
       free_blocks.push_back(ptr);
       return;
     }

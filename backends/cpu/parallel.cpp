@@ -15,9 +15,8 @@ namespace ctdl {
 namespace {
 
 struct ThreadLimit {
-  std::mutex mutex;
-  int threads = 0;
-  std::atomic<int> current{1};  // `threads`, for readers that must not lock
+  std::mutex mutex;  // around replacing `control`
+  std::atomic<int> threads{1};  // read without the lock, by every parallel kernel
   std::unique_ptr<tbb::global_control> control;
 
   ThreadLimit() {
@@ -34,8 +33,7 @@ struct ThreadLimit {
   void apply(int n) {
     control =
         std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n);
-    threads = n;
-    current.store(n, std::memory_order_relaxed);
+    threads.store(n, std::memory_order_relaxed);
   }
 };
 
@@ -46,11 +44,7 @@ ThreadLimit& limit() {
 
 }  // namespace
 
-int num_threads() {
-  ThreadLimit& l = limit();
-  std::lock_guard lock(l.mutex);
-  return l.threads;
-}
+int num_threads() { return limit().threads.load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
   CTDL_CHECK(n >= 1, "set_num_threads: expected at least 1 thread, got ", n);
@@ -61,7 +55,6 @@ void set_num_threads(int n) {
 
 namespace cpu {
 void ensure_thread_limit() { limit(); }
-int thread_limit() { return limit().current.load(std::memory_order_relaxed); }
 }  // namespace cpu
 
 }  // namespace ctdl

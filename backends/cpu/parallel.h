@@ -15,12 +15,12 @@
 
 #include <cstdint>
 
+#include "ctdl/tensor/threads.h"
+
 namespace ctdl::cpu {
 
 // Applies CTDL_NUM_THREADS before the first parallel kernel (backends/cpu/parallel.cpp).
 void ensure_thread_limit();
-// The thread limit now in force (CTDL_NUM_THREADS or set_num_threads); cheap to call.
-int thread_limit();
 
 // Element counts below which elementwise and reduction kernels stay on one thread.
 inline constexpr int64_t kElementwiseGrain = 32768;
@@ -39,7 +39,7 @@ void parallel_chunks(int64_t n, int64_t grain, F&& fn) {
     return;
   }
   // On one thread the same chunks run in order, without a trip through oneTBB's scheduler.
-  if (thread_limit() == 1) {
+  if (num_threads() == 1) {
     for (int64_t k = 0; k < chunks; ++k) fn(k * grain, std::min(n, (k + 1) * grain));
     return;
   }
