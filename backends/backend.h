@@ -67,6 +67,16 @@ struct WindowGeometry {
   int64_t out_w(int64_t w) const { return (w + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1; }
 };
 
+// A multilayer perceptron for the fused mlp kernels: layer k maps x to x·weights[k]ᵀ +
+// biases[k] (weights[k] [d_out, d_in], biases[k] [d_out] or data = null for none), every
+// layer but the last followed by `act`. All contiguous, one floating dtype.
+struct MlpArgs {
+  Activation act = Activation::None;
+  int layers = 0;
+  const KernelTensor* weights = nullptr;
+  const KernelTensor* biases = nullptr;
+};
+
 // The most terms one linear_combination kernel call takes (tensor/dispatch.cpp chains
 // calls for more).
 inline constexpr int kMaxCombinationTerms = 8;
@@ -134,6 +144,23 @@ class Backend {
   // the plane. The backward pass scatters through the indices.
   virtual void max_pool2d(const KernelTensor& out, const KernelTensor& indices,
                           const KernelTensor& in, const WindowGeometry& g) = 0;
+  // Optional fused kernels. A backend without one returns false, and the op is composed
+  // from the kernels above instead.
+  //
+  // out [rows, d_out] = the perceptron applied to each row of in [rows, d_in] (contiguous),
+  // its hidden values never written to memory.
+  virtual bool mlp(const MlpArgs&, const KernelTensor& /*out*/, const KernelTensor& /*in*/) {
+    return false;
+  }
+  // Its backward pass from grad_out [rows, d_out], the hidden values recomputed from in:
+  // writes grad_in (skipped when its data is null) and the gradient of every weight and
+  // bias (grad_weights[k], grad_biases[k]; a null data pointer skips one), summed over rows.
+  virtual bool mlp_backward(const MlpArgs&, const KernelTensor& /*grad_in*/,
+                            const KernelTensor* /*grad_weights*/,
+                            const KernelTensor* /*grad_biases*/,
+                            const KernelTensor& /*grad_out*/, const KernelTensor& /*in*/) {
+    return false;
+  }
   // Element i of `out` (contiguous) gets the i-th number of the Philox stream (seed, offset):
   // Uniform in [a, b), Normal(mean a, std b), Integer in [a, b).
   virtual void random(RandomKind kind, const KernelTensor& out, uint64_t seed, uint64_t offset,

@@ -26,6 +26,7 @@
 #include "ctdl/nn/modules/conv.h"
 #include "ctdl/nn/modules/dropout.h"
 #include "ctdl/nn/modules/linear.h"
+#include "ctdl/nn/modules/mlp.h"
 #include "ctdl/nn/modules/moment_conv.h"
 #include "ctdl/nn/modules/normalization.h"
 #include "ctdl/nn/modules/ode_block.h"

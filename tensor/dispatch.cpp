@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <vector>
 
 namespace ctdl::dispatch {
 namespace {
@@ -258,6 +259,66 @@ Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act) {
   if (out.numel())
     backend(out).bias_activation(act, kernel_arg(out), kernel_arg(cx), kernel_arg(cb, x.shape()));
   return out;
+}
+
+namespace {
+
+// The perceptron's parameters as kernel descriptors; false when one is not a contiguous
+// tensor of x's dtype on x's device.
+struct MlpOperands {
+  std::vector<KernelTensor> weights, biases;
+  MlpArgs args;
+};
+
+bool mlp_operands(const Tensor& x, const TensorList& weights, const TensorList& biases,
+                  Activation act, MlpOperands& ops) {
+  if (x.dtype() != DType::Float32 && x.dtype() != DType::Float64) return false;
+  auto fits = [&](const Tensor& t) {
+    return t.dtype() == x.dtype() && t.device() == x.device() && t.is_contiguous();
+  };
+  for (size_t k = 0; k < weights.size(); ++k) {
+    if (!fits(weights[k]) || (biases[k].defined() && !fits(biases[k]))) return false;
+    ops.weights.push_back(kernel_arg(weights[k]));
+    ops.biases.push_back(biases[k].defined() ? kernel_arg(biases[k]) : KernelTensor{});
+  }
+  ops.args = {act, static_cast<int>(weights.size()), ops.weights.data(), ops.biases.data()};
+  return true;
+}
+
+Tensor contiguous_copy(const Tensor& t) { return t.is_contiguous() ? t : copy(t); }
+
+}  // namespace
+
+Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases, Activation act) {
+  MlpOperands ops;
+  if (!mlp_operands(x, weights, biases, act, ops)) return {};
+  Tensor in = contiguous_copy(x);
+  Tensor out = empty({x.shape()[0], weights.back().shape()[0]}, x.dtype(), x.device());
+  if (!backend(x).mlp(ops.args, kernel_arg(out), kernel_arg(in))) return {};
+  return out;
+}
+
+TensorList mlp_backward(const Tensor& grad, const Tensor& x, const TensorList& weights,
+                        const TensorList& biases, Activation act, bool want_x) {
+  MlpOperands ops;
+  if (grad.dtype() != x.dtype() || !mlp_operands(x, weights, biases, act, ops)) return {};
+  Tensor in = contiguous_copy(x), g = contiguous_copy(grad);
+  TensorList grads = {want_x ? empty(x.shape(), x.dtype(), x.device()) : Tensor()};
+  std::vector<KernelTensor> grad_weights, grad_biases(weights.size());
+  for (const Tensor& w : weights) {
+    grads.push_back(empty(w.shape(), w.dtype(), w.device()));
+    grad_weights.push_back(kernel_arg(grads.back()));
+  }
+  for (size_t k = 0; k < biases.size(); ++k)
+    if (biases[k].defined()) {
+      grads.push_back(empty(biases[k].shape(), x.dtype(), x.device()));
+      grad_biases[k] = kernel_arg(grads.back());
+    }
+  const KernelTensor grad_x = want_x ? kernel_arg(grads[0]) : KernelTensor{};
+  if (!backend(x).mlp_backward(ops.args, grad_x, grad_weights.data(), grad_biases.data(),
+                               kernel_arg(g), kernel_arg(in)))
+    return {};
+  return grads;
 }
 
 Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, const char* name) {

@@ -47,6 +47,15 @@ bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other);
 bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other);
 // act(x + bias), bias broadcast to x's shape, in their common floating type.
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
+// The fused perceptron (Backend::mlp) of x [rows, d_in]: layer k is x·weights[k]ᵀ +
+// biases[k] (undefined: no bias), all but the last followed by act. Returns an undefined
+// tensor when the backend has no kernel for it or the operands do not share x's floating
+// dtype and device, so that the caller composes it instead.
+Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases, Activation act);
+// Its backward pass: {grad x (if want_x), grad weights..., grad biases (the defined ones)...}
+// from grad [rows, d_out]; empty when the backend has no kernel for it.
+TensorList mlp_backward(const Tensor& grad, const Tensor& x, const TensorList& weights,
+                        const TensorList& biases, Activation act, bool want_x);
 // `dims` are wrapped and sorted (empty = all).
 Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, const char* name);
 Tensor arg_reduce(ArgReduceOp op, const Tensor& x, int dim, bool keepdim, const char* name);

@@ -109,4 +109,105 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, Activat
       });
 }
 
+namespace {
+
+void check_mlp(const Tensor& x, const TensorList& weights, const TensorList& biases) {
+  CTDL_CHECK(!weights.empty(), "mlp: needs at least one layer (no weights given)");
+  CTDL_CHECK(biases.empty() || biases.size() == weights.size(), "mlp: ", weights.size(),
+             " weights but ", biases.size(), " biases (give one per layer, or none)");
+  CTDL_CHECK(x.dim() >= 1, "mlp: expected an input [..., features], got a 0-d tensor");
+  int64_t features = x.shape().back();
+  for (size_t k = 0; k < weights.size(); ++k) {
+    const Tensor& w = weights[k];
+    CTDL_CHECK(w.dim() == 2 && w.shape()[1] == features, "mlp: layer ", k, " gets ", features,
+               " features, so its weight must be [out, ", features, "], got ", w.shape());
+    features = w.shape()[0];
+    if (!biases.empty() && biases[k].defined())
+      CTDL_CHECK(biases[k].dim() == 1 && biases[k].shape()[0] == features, "mlp: layer ", k,
+                 " has ", features, " outputs, so its bias must be [", features, "], got ",
+                 biases[k].shape());
+  }
+}
+
+// The chain of linear layers: the forward pass where no fused kernel applies, and every
+// hidden value (each layer's input) for the backward rule's composite form.
+TensorList mlp_layer_inputs(const Tensor& x, const TensorList& weights, const TensorList& biases,
+                            Activation act, Tensor* out) {
+  TensorList inputs = {x};
+  for (size_t k = 0; k < weights.size(); ++k) {
+    const bool last = k + 1 == weights.size();
+    Tensor y = linear(inputs.back(), weights[k], biases[k], last ? Activation::None : act);
+    if (last && out) *out = y;
+    if (!last) inputs.push_back(y);
+  }
+  return inputs;
+}
+
+}  // namespace
+
+Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& given_biases,
+           Activation act) {
+  check_mlp(x, weights, given_biases);
+  TensorList biases = given_biases;
+  biases.resize(weights.size());
+  const int64_t d_in = x.shape().back(), d_out = weights.back().shape()[0];
+  Dims out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = d_out;
+  Tensor y;
+  {
+    autograd::NoGradGuard no_grad;
+    Tensor rows = x.reshape({-1, d_in});
+    y = dispatch::mlp(rows, weights, biases, act);
+    if (!y.defined()) mlp_layer_inputs(rows, weights, biases, act, &y);
+    y = y.reshape(out_shape);
+  }
+  TensorList inputs = {x};
+  inputs.insert(inputs.end(), weights.begin(), weights.end());
+  for (const Tensor& b : biases)
+    if (b.defined()) inputs.push_back(b);
+  if (!autograd::needs_grad_list(inputs)) return y;
+  TensorList saved = {x};
+  saved.insert(saved.end(), weights.begin(), weights.end());
+  saved.insert(saved.end(), biases.begin(), biases.end());
+  // Saved: x, the weights, the biases (undefined ones too, to keep the positions).
+  return autograd::record(
+      "mlp", y, inputs, saved, autograd::SaveOutput::No,
+      [act, layers = weights.size(), d_in, d_out](const Tensor& g, const autograd::Saved& s) {
+        const Tensor& x = s[0];
+        TensorList weights, biases;
+        for (size_t k = 0; k < layers; ++k) {
+          weights.push_back(s[1 + k]);
+          biases.push_back(s[1 + layers + k]);
+        }
+        Tensor rows = x.reshape({-1, d_in}), grad = g.reshape({-1, d_out});
+        // Without create_graph the fused kernel, when the backend has one.
+        if (!autograd::grad_enabled()) {
+          TensorList fused =
+              dispatch::mlp_backward(grad, rows, weights, biases, act, x.requires_grad());
+          if (!fused.empty()) {
+            if (fused[0].defined()) fused[0] = fused[0].reshape(x.shape());
+            return fused;
+          }
+        }
+        // Otherwise in tensor ops, differentiable again: recompute each layer's input,
+        // then back through the layers, d being the gradient at a layer's pre-activation.
+        TensorList h = mlp_layer_inputs(rows, weights, biases, act, nullptr);
+        TensorList grad_weights(layers), grad_biases;
+        Tensor d = grad, grad_x;
+        for (size_t k = layers; k-- > 0;) {
+          grad_weights[k] = matmul(d.t(), h[k]);
+          if (biases[k].defined()) grad_biases.insert(grad_biases.begin(), d.sum({0}));
+          if (k == 0) {
+            if (x.requires_grad()) grad_x = matmul(d, weights[0]).reshape(x.shape());
+            break;
+          }
+          d = activation_backward(matmul(d, weights[k]), h[k], act);
+        }
+        TensorList grads = {grad_x};
+        grads.insert(grads.end(), grad_weights.begin(), grad_weights.end());
+        grads.insert(grads.end(), grad_biases.begin(), grad_biases.end());
+        return grads;
+      });
+}
+
 }  // namespace ctdl

@@ -331,6 +331,69 @@ TEST_CASE("fused kernels: linear_combination, axpby and bias_activation match th
   });
 }
 
+namespace {
+
+// A perceptron's output and its gradients with respect to x and every parameter, for
+// loss = sum(out · weights_of_loss): through the fused op or through a chain of layers.
+TensorList perceptron_and_grads(bool fused, const Tensor& x, const TensorList& weights,
+                                const TensorList& biases, Activation act, const Tensor& mix) {
+  Tensor out;
+  if (fused) {
+    out = mlp(x, weights, biases, act);
+  } else {
+    out = x;
+    for (size_t k = 0; k < weights.size(); ++k)
+      out = linear(out, weights[k], biases[k], k + 1 < weights.size() ? act : Activation::None);
+  }
+  TensorList wrt = {x};
+  wrt.insert(wrt.end(), weights.begin(), weights.end());
+  for (const Tensor& b : biases)
+    if (b.defined()) wrt.push_back(b);
+  TensorList result = autograd::grad({(out * mix).sum()}, wrt);
+  result.insert(result.begin(), out.detach());
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("mlp: the fused row-lane kernels match a chain of linear layers, forward and backward") {
+  struct Net {
+    Dims dims;
+    std::vector<bool> has_bias;
+  };
+  // A neural ODE's field, and a deeper one with a layer without bias and odd widths.
+  const std::vector<Net> nets = {{{2, 64, 2}, {true, true}}, {{3, 7, 5, 4}, {true, false, true}}};
+  for_each_level([&] {
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (const Net& net : nets)
+        for (Activation act : {Activation::Tanh, Activation::Relu, Activation::Sigmoid})
+          // a partial block, one chunk, several chunks with a short last one
+          for (int64_t rows : {1, 17, 300, 5001}) {
+            INFO("[" << dtype << "] dims " << net.dims << ", activation " << static_cast<int>(act)
+                     << ", rows " << rows);
+            manual_seed(rows);
+            auto opts = TensorOptions{.dtype = dtype, .requires_grad = true};
+            Tensor x = randn({rows, net.dims[0]}, opts);
+            TensorList weights, biases;
+            for (size_t k = 0; k + 1 < net.dims.size(); ++k) {
+              weights.push_back(randn({net.dims[k + 1], net.dims[k]}, opts) * 0.5);
+              biases.push_back(net.has_bias[k] ? randn({net.dims[k + 1]}, opts) : Tensor());
+            }
+            Tensor mix = randn({rows, net.dims.back()}, {.dtype = dtype});
+            TensorList fused = perceptron_and_grads(true, x, weights, biases, act, mix);
+            TensorList chain = perceptron_and_grads(false, x, weights, biases, act, mix);
+            REQUIRE(fused.size() == chain.size());
+            // Sums over up to 5001 rows in another order: float32 keeps ~5 digits of them.
+            const double tol = dtype == DType::Float32 ? 2e-4 : 1e-11;
+            for (size_t i = 0; i < fused.size(); ++i) {
+              INFO("result " << i << " (0: output, 1: grad x, then weights, biases)");
+              const double scale = chain[i].abs().amax().item<double>() + 1;
+              CHECK(testing::allclose(fused[i], chain[i], 0, tol * scale));
+            }
+          }
+  });
+}
+
 TEST_CASE("fused ops have gradients (gradcheck and gradgradcheck in float64)") {
   manual_seed(3);
   auto opts = TensorOptions{.dtype = DType::Float64, .requires_grad = true};
@@ -415,6 +478,13 @@ TEST_CASE("results are identical on one thread and on several") {
                       // a layer's rows, cut between threads in chunks of rows
                       bias_activation(m, m.select(0, 0), Activation::Tanh),
                       bias_activation(m, m.select(0, 1), Activation::Relu)};
+    // The fused perceptron's gradients, summed over chunks of rows.
+    Tensor w1 = randn({64, 257}, {.requires_grad = true}) * 0.1, w2 = randn({2, 64}) * 0.1;
+    Tensor b1 = randn({64}, {.requires_grad = true}), mx = m.detach().requires_grad_(true);
+    Tensor y = mlp(mx, {w1, w2}, {b1, Tensor()}, Activation::Tanh);
+    TensorList grads = autograd::grad({(y * y).sum()}, {mx, w1, b1});
+    out.push_back(y);
+    out.insert(out.end(), grads.begin(), grads.end());
     return out;
   };
   set_num_threads(1);

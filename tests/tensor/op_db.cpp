@@ -1126,6 +1126,61 @@ std::vector<OpInfo> build() {
     };
     add(info);
   }
+  // mlp: a perceptron as one op (on the CPU the row-lane kernels of backends/cpu/simd/mlp.h,
+  // whose backward pass recomputes the hidden values); against the chain of reference
+  // layers. Args: x, then per layer the weight and the bias (an empty tensor: no bias).
+  for (Activation act : {Activation::Tanh, Activation::Sigmoid, Activation::None}) {
+    static const char* names[] = {"mlp_none", "", "mlp_tanh", "mlp_sigmoid"};
+    OpInfo info;
+    info.name = names[static_cast<int>(act)];
+    auto layers = [](const TensorList& x) {
+      TensorList weights, biases;
+      for (size_t k = 1; k + 1 < x.size(); k += 2) {
+        weights.push_back(x[k]);
+        biases.push_back(x[k + 1].numel() ? x[k + 1] : Tensor());
+      }
+      return std::pair{weights, biases};
+    };
+    info.op = [act, layers](const TensorList& x) {
+      auto [weights, biases] = layers(x);
+      return TensorList{mlp(x[0], weights, biases, act)};
+    };
+    info.reference = [act, layers](const TensorList& x) {
+      auto [weights, biases] = layers(x);
+      Dims shape = x[0].shape();
+      Host h = Host::of(x[0].reshape({-1, shape[shape.size() - 1]}));
+      for (size_t k = 0; k < weights.size(); ++k) {
+        h = reference::matmul(h, Host::of(weights[k].t()));
+        if (biases[k].defined()) h = reference::zip(h, Host::of(biases[k]), std::plus<>());
+        if (k + 1 < weights.size())
+          h = reference::map(h, [act](double v) {
+            return act == Activation::Tanh ? std::tanh(v) : act == Activation::Sigmoid ? sigmoid_ref(v) : v;
+          });
+      }
+      shape[shape.size() - 1] = weights.back().shape()[0];
+      return TensorList{h.to_tensor(DType::Float64).reshape(shape)};
+    };
+    info.samples = [](DType t) {
+      auto none = [t] { return uniform({0}, t); };  // no bias
+      return std::vector<Sample>{
+          {"[3, 2] -> 5 -> 2", {uniform({3, 2}, t), uniform({5, 2}, t), uniform({5}, t),
+                                uniform({2, 5}, t), uniform({2}, t)}, identity_layout()},
+          {"[2, 3, 4] (batch dims) -> 6 -> 3 -> 2, middle layer without bias",
+           {uniform({2, 3, 4}, t), uniform({6, 4}, t), uniform({6}, t), uniform({3, 6}, t), none(),
+            uniform({2, 3}, t), uniform({2}, t)}, identity_layout()},
+          {"[37, 3] (a partial block of rows) -> 9 -> 1",
+           {uniform({37, 3}, t), uniform({9, 3}, t), uniform({9}, t), uniform({1, 9}, t),
+            uniform({1}, t)}, identity_layout()},
+          {"one layer [4, 3] -> 2", {uniform({4, 3}, t), uniform({2, 3}, t), uniform({2}, t)},
+           identity_layout()},
+          {"transposed input and weights",
+           {uniform({3, 5}, t), uniform({3, 4}, t), uniform({4}, t), uniform({4, 2}, t), uniform({2}, t)},
+           [](const TensorList& x) { return TensorList{x[0].t(), x[1].t(), x[2], x[3].t(), x[4]}; }},
+          {"zero rows [0, 2]", {uniform({0, 2}, t), uniform({5, 2}, t), uniform({5}, t),
+                                uniform({2, 5}, t), uniform({2}, t)}, identity_layout()}};
+    };
+    add(info);
+  }
   // The backward rules of the activations as an op (grad, y): differentiable in both.
   add(binary(
       "activation_backward_tanh",

@@ -74,19 +74,12 @@ Prepared cnn_step(Device device) {
                      randint(0, 10, {64}, {.device = device}), 1);
 }
 
-// f(t, z) = W2·tanh(W1·z + b1) + b2, z in R², 64 hidden units.
-// f(z) = W2·tanh(W1·z + b1) + b2; fc1 applies its tanh in the same pass as its bias.
-struct ODEFunc : nn::Module {
-  nn::Linear fc1 = register_module("fc1", nn::Linear(2, 64, {.activation = Activation::Tanh}));
-  nn::Linear fc2 = register_module("fc2", nn::Linear(64, 2));
-  Tensor operator()(double, const Tensor& z) const { return fc2(fc1(z)); }
-};
-
 // 100 RK4 steps over [0, 1] from a batch of 512, loss = sum of z(1)²; the gradient with
 // respect to the parameters and z(0) by `scheme`. Like peer_torch.py, gradients accumulate
 // across repetitions.
 Prepared neural_ode(ode::Grad scheme, Device device, int64_t batch = 512) {
-  ODEFunc f;
+  // f(t, z) = W2·tanh(W1·z + b1) + b2, z in R², 64 hidden units: one fused mlp op.
+  nn::MLP f({2, 64, 2});
   f.to(device);
   Tensor z0 = randn({batch, 2}, {.device = device, .requires_grad = true});
   auto stats = std::make_shared<ode::Stats>();

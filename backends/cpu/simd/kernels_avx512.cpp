@@ -1,6 +1,7 @@
 // The SIMD kernels for avx512 (-mavx512f/cd/dq/bw/vl -mfma; see backends/cpu/CMakeLists.txt).
 #include "ctdl/backends/cpu/simd/arch.h"
 #include "ctdl/backends/cpu/simd/kernels_impl.h"
+#include "ctdl/backends/cpu/simd/mlp_impl.h"
 
 #define CTDL_INSTANTIATE(T)                                                                   \
   template void unary<Avx512Arch, T>(UnaryOp, T*, const T*, int64_t, const UnaryParams&);     \
@@ -16,6 +17,10 @@
                                                int64_t);                                      \
   template void bias_activation_rows<Avx512Arch, T>(Activation, T*, const T*, const T*, int64_t, \
                                                     int64_t);  \
+  template void mlp_forward<Avx512Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*);       \
+  template void mlp_backward<Avx512Arch, T>(const MlpLayers<T>&, T*, T*, const T*, const T*,   \
+                                        int64_t, T*);                                     \
+  template void mlp_sum_accumulators<Avx512Arch, T>(T*, const T*, int64_t, int64_t, int64_t);   \
   template double reduce<Avx512Arch, T>(ReduceOp, const T*, int64_t);                         \
   template void reduce_columns<Avx512Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t,  \
                                               int64_t);

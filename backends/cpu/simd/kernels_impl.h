@@ -94,7 +94,7 @@ void map2(T* out, const T* a, int64_t sa, const T* b, int64_t sb, int64_t n, F&&
 // rounding of P and Q shows in a result just below 1 (test_kernels checks the bound).
 // float64 keeps xsimd's tanh, accurate to the last digit, for gradient checks.
 template <class Arch>
-Vec<Arch, float> tanh_float(const Vec<Arch, float>& x) {
+[[gnu::always_inline]] inline Vec<Arch, float> tanh_float(const Vec<Arch, float>& x) {
   using V = Vec<Arch, float>;
   const V xc = xsimd::min(xsimd::max(x, V(-9.0f)), V(9.0f));
   const V s = xc * xc;
@@ -109,12 +109,16 @@ Vec<Arch, float> tanh_float(const Vec<Arch, float>& x) {
   q = xsimd::fma(q, s, V(2.725016499e-02f));
   q = xsimd::fma(q, s, V(4.701419036e-01f));
   q = xsimd::fma(q, s, V(1.0f));
+  // (A division, not an approximate reciprocal and a Newton step: those take the
+  // multiply-add units this function is bound by, the division a unit of its own.)
   const V t = xsimd::min(xsimd::max(xc * p / q, V(-1.0f)), V(1.0f));
   return xsimd::select(xsimd::isnan(x), x, t);  // min and max drop a NaN
 }
 
+// Always inlined: called with a constant `act` inside a loop, the switch folds away and
+// the calls of neighbouring outputs interleave.
 template <class Arch, class T>
-Vec<Arch, T> activate(Activation act, const Vec<Arch, T>& x) {
+[[gnu::always_inline]] inline Vec<Arch, T> activate(Activation act, const Vec<Arch, T>& x) {
   using V = Vec<Arch, T>;
   switch (act) {
     case Activation::Relu:

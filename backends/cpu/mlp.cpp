@@ -1,0 +1,141 @@
+// The fused perceptron on the CPU. Rows are cut into chunks that depend only on the row
+// count; each chunk runs the row-lane kernels of simd/mlp.h with scratch of its own and,
+// backward, gradient accumulators of its own, summed in chunk order at the end: the same
+// bits on any number of threads.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "ctdl/backends/cpu/cpu_backend.h"
+#include "ctdl/backends/cpu/parallel.h"
+#include "ctdl/backends/cpu/simd/arch.h"
+#include "ctdl/backends/cpu/simd/mlp.h"
+
+namespace ctdl::cpu {
+namespace {
+
+constexpr int64_t kMaxChunks = 8;
+
+// The network as raw pointers, or false when the kernels here cannot take it (strided or
+// mixed-dtype operands, too many layers): the caller composes the op instead.
+template <class T>
+struct Network {
+  std::vector<int64_t> dims;
+  std::vector<const T*> weights, biases;
+  simd::MlpLayers<T> layers;
+};
+
+template <class T>
+bool read_network(const MlpArgs& args, DType dtype, Network<T>& net) {
+  if (args.layers < 1 || args.layers > simd::kMlpMaxLayers) return false;
+  for (int k = 0; k < args.layers; ++k) {
+    const KernelTensor &w = args.weights[k], &b = args.biases[k];
+    if (w.dtype != dtype || w.shape.size() != 2 || !w.is_contiguous()) return false;
+    if (b.data && (b.dtype != dtype || !b.is_contiguous())) return false;
+    if (k == 0) net.dims.push_back(w.shape[1]);
+    net.dims.push_back(w.shape[0]);
+    net.weights.push_back(w.ptr<const T>());
+    net.biases.push_back(b.data ? b.ptr<const T>() : nullptr);
+  }
+  net.layers = {args.layers, net.dims.data(), net.weights.data(), net.biases.data(), args.act};
+  return true;
+}
+
+// Rows per chunk: whole blocks of `lanes` rows, at least 16 blocks (a [512, 2] → 64 → 2
+// network is two chunks of 256 rows in float32 with AVX-512), at most kMaxChunks chunks.
+int64_t chunk_rows(int64_t rows, int64_t lanes) {
+  const int64_t per = std::max(16 * lanes, (rows + kMaxChunks - 1) / kMaxChunks);
+  return (per + lanes - 1) / lanes * lanes;
+}
+
+// Elements per vector of Arch (xsimd::batch itself cannot be named outside the files
+// compiled for that instruction set).
+template <class Arch, class T>
+constexpr int64_t lanes_of() {
+  return static_cast<int64_t>(Arch::alignment() / sizeof(T));
+}
+
+bool usable(const KernelTensor& t, DType dtype) {
+  return t.dtype == dtype && t.shape.size() == 2 && t.is_contiguous();
+}
+
+template <class T>
+struct Scratch {
+  explicit Scratch(int64_t count) : bytes(count * sizeof(T)), data(static_cast<T*>(host_allocate(bytes))) {}
+  ~Scratch() { host_deallocate(data, bytes); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  size_t bytes;
+  T* data;
+};
+
+}  // namespace
+
+bool CpuBackend::mlp(const MlpArgs& args, const KernelTensor& out, const KernelTensor& in) {
+  if (in.dtype != DType::Float32 && in.dtype != DType::Float64) return false;
+  if (!usable(in, in.dtype) || !usable(out, in.dtype)) return false;
+  return CTDL_DISPATCH_FLOATING(in.dtype, "mlp", [&] {
+    Network<scalar_t> net;
+    if (!read_network(args, in.dtype, net)) return false;
+    const int64_t rows = in.shape[0], d_in = net.dims.front(), d_out = net.dims.back();
+    with_simd_arch([&](auto arch) {
+      using Arch = decltype(arch);
+      const int64_t lanes = lanes_of<Arch, scalar_t>();
+      parallel_chunks(rows, chunk_rows(rows, lanes), [&](int64_t r0, int64_t r1) {
+        Scratch<scalar_t> scratch(simd::mlp_forward_scratch(net.layers, lanes));
+        simd::mlp_forward<Arch, scalar_t>(net.layers, out.ptr<scalar_t>() + r0 * d_out,
+                                          in.ptr<const scalar_t>() + r0 * d_in, r1 - r0,
+                                          scratch.data);
+      });
+    });
+    return true;
+  });
+}
+
+bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
+                              const KernelTensor* grad_weights, const KernelTensor* grad_biases,
+                              const KernelTensor& grad_out, const KernelTensor& in) {
+  const DType dtype = in.dtype;
+  if (dtype != DType::Float32 && dtype != DType::Float64) return false;
+  if (!usable(in, dtype) || !usable(grad_out, dtype)) return false;
+  if (grad_in.data && !usable(grad_in, dtype)) return false;
+  for (int k = 0; k < args.layers; ++k)
+    if ((grad_weights[k].data && !grad_weights[k].is_contiguous()) ||
+        (grad_biases[k].data && !grad_biases[k].is_contiguous()))
+      return false;
+  return CTDL_DISPATCH_FLOATING(dtype, "mlp_backward", [&] {
+    Network<scalar_t> net;
+    if (!read_network(args, dtype, net)) return false;
+    const int64_t rows = in.shape[0], d_in = net.dims.front(), d_out = net.dims.back();
+    const int64_t total = simd::mlp_accumulator_size(net.layers);
+    std::vector<scalar_t> sums(total, scalar_t(0));
+    with_simd_arch([&](auto arch) {
+      using Arch = decltype(arch);
+      const int64_t lanes = lanes_of<Arch, scalar_t>();
+      const int64_t per = chunk_rows(rows, lanes), chunks = chunk_count(rows, per);
+      if (chunks == 0) return;
+      const int64_t stride = total * lanes;  // one chunk's accumulators
+      Scratch<scalar_t> acc(chunks * stride);
+      std::memset(acc.data, 0, acc.bytes);
+      parallel_chunks(rows, per, [&](int64_t r0, int64_t r1) {
+        Scratch<scalar_t> scratch(simd::mlp_backward_scratch(net.layers, lanes));
+        simd::mlp_backward<Arch, scalar_t>(
+            net.layers, grad_in.data ? grad_in.ptr<scalar_t>() + r0 * d_in : nullptr,
+            acc.data + (r0 / per) * stride, grad_out.ptr<const scalar_t>() + r0 * d_out,
+            in.ptr<const scalar_t>() + r0 * d_in, r1 - r0, scratch.data);
+      });
+      simd::mlp_sum_accumulators<Arch, scalar_t>(sums.data(), acc.data, total, chunks, stride);
+    });
+    // sums holds, layer by layer, the weight gradient and then the bias gradient.
+    const scalar_t* p = sums.data();
+    for (int k = 0; k < args.layers; ++k) {
+      const int64_t w_size = net.dims[k + 1] * net.dims[k], b_size = net.dims[k + 1];
+      if (grad_weights[k].data) std::memcpy(grad_weights[k].data, p, w_size * sizeof(scalar_t));
+      if (grad_biases[k].data) std::memcpy(grad_biases[k].data, p + w_size, b_size * sizeof(scalar_t));
+      p += w_size + b_size;
+    }
+    return true;
+  });
+}
+
+}  // namespace ctdl::cpu

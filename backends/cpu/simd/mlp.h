@@ -1,0 +1,80 @@
+// A small multilayer perceptron evaluated a block of rows at a time, every intermediate
+// value kept in cache: the kernels behind CpuBackend::mlp and mlp_backward (backends/cpu/mlp.cpp).
+//
+// The rows of a block sit in the lanes of the vectors ("row lanes"): a block of `lanes` rows
+// of a [rows, d] tensor is held as d vectors, vector i holding feature i of every row. A
+// layer is then d_out × d_in multiply-adds of a vector by one broadcast weight: no
+// horizontal sums and no wasted lanes, whatever the widths (a neural ODE's 2 → 64 → 2 field
+// would use 2 of 16 lanes if the features were in the lanes). A block's activations take
+// a few kilobytes: the backward pass recomputes them instead of reading saved ones from
+// memory, which for a neural ODE with 64 hidden units is the cheaper of the two.
+//
+// Like kernels.h: templates defined in mlp_impl.h, instantiated per instruction set in
+// mlp_<set>.cpp; raw pointers only.
+#pragma once
+
+#include <cstdint>
+
+#include "ctdl/tensor/activation.h"
+
+namespace ctdl::cpu::simd {
+
+// The backward pass keeps a panel of this many blocks of rows (each layer's input and
+// gradient), so that the weight gradients are sums over the panel held in registers.
+inline constexpr int64_t kMlpPanelBlocks = 16;
+inline constexpr int kMlpMaxLayers = 64;
+
+// The network: `count` layers, layer k maps dims[k] features to dims[k + 1] with the
+// row-major weight [dims[k + 1], dims[k]] and the bias [dims[k + 1]] (null: none). Every
+// layer but the last applies `act`.
+template <class T>
+struct MlpLayers {
+  int count = 0;
+  const int64_t* dims = nullptr;
+  const T* const* weights = nullptr;
+  const T* const* biases = nullptr;
+  Activation act = Activation::None;
+};
+
+// out [rows, dims[count]] = the network applied to each row of in [rows, dims[0]].
+// scratch holds mlp_forward_scratch(net, lanes) elements.
+template <class Arch, class T>
+void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch);
+
+// The backward pass over rows of in, given grad_out [rows, dims[count]]: grad_in (null: not
+// wanted) gets the input gradient; `acc` (mlp_accumulator_size(net) vectors of `lanes`
+// elements, per layer the weight gradient [dims[k+1], dims[k]] then the bias gradient) is
+// added to, lane by lane. scratch holds mlp_backward_scratch(net, lanes) elements.
+template <class Arch, class T>
+void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out, const T* in,
+                  int64_t rows, T* scratch);
+
+// out[e] = sum over c < chunks and the lanes of acc[c * chunk_stride + e * lanes + lane], for
+// e < count: the accumulators of mlp_backward, one set per chunk of rows, summed in a fixed
+// order (chunk by chunk, then across the lanes).
+template <class Arch, class T>
+void mlp_sum_accumulators(T* out, const T* acc, int64_t count, int64_t chunks,
+                          int64_t chunk_stride);
+
+// Scratch and accumulator sizes, in elements (for a vector of `lanes` elements).
+template <class T>
+int64_t mlp_forward_scratch(const MlpLayers<T>& net, int64_t lanes) {
+  int64_t widest = 0;
+  for (int k = 0; k <= net.count; ++k) widest = widest > net.dims[k] ? widest : net.dims[k];
+  return 2 * widest * lanes;
+}
+template <class T>
+int64_t mlp_backward_scratch(const MlpLayers<T>& net, int64_t lanes) {
+  // Per panel: every layer's input and the gradient at every layer's input and output.
+  int64_t features = net.dims[0];
+  for (int k = 0; k < net.count; ++k) features += net.dims[k] + net.dims[k + 1];
+  return features * (kMlpPanelBlocks + 1) * lanes;  // (+ 1: see mlp_backward)
+}
+template <class T>
+int64_t mlp_accumulator_size(const MlpLayers<T>& net) {
+  int64_t n = 0;
+  for (int k = 0; k < net.count; ++k) n += net.dims[k + 1] * (net.dims[k] + 1);
+  return n;
+}
+
+}  // namespace ctdl::cpu::simd

@@ -1,0 +1,289 @@
+// Definitions of the row-lane perceptron kernels declared in mlp.h. Included only by the
+// kernels_<instruction set>.cpp files, after kernels_impl.h (Vec, activate).
+#pragma once
+
+#include "ctdl/backends/cpu/simd/kernels_impl.h"
+#include <utility>
+
+#include "ctdl/backends/cpu/simd/mlp.h"
+
+namespace ctdl::cpu::simd {
+namespace {
+
+// Buffers in row lanes: the vector of feature i of a block starts at lanes + i * fs, fs (the
+// feature stride) being one vector for a lone block, or a panel of several blocks' vectors
+// when the backward pass keeps a panel (see mlp_backward).
+
+// Feature i of rows 0 .. count-1 of a row-major [count, n] block into lanes; the lanes past
+// count hold 0, so they add nothing to the gradients.
+template <class Arch, class T>
+void rows_to_lanes(T* lanes, int64_t fs, const T* rows, int64_t count, int64_t n) {
+  constexpr int64_t L = Vec<Arch, T>::size;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t l = 0; l < L; ++l) lanes[i * fs + l] = l < count ? rows[l * n + i] : T(0);
+}
+
+template <class Arch, class T>
+void lanes_to_rows(T* rows, const T* lanes, int64_t fs, int64_t count, int64_t n) {
+  for (int64_t l = 0; l < count; ++l)
+    for (int64_t i = 0; i < n; ++i) rows[l * n + i] = lanes[i * fs + l];
+}
+
+// out[j] = act(bias[j] + sum_i w[j * sj + i * si] · in[i]) for j0 <= j < j0 + J: J outputs
+// at a time, each sum split in S interleaved partial sums, so that J·S = 8 chains of
+// multiply-adds run side by side (one chain would wait on the adder's latency). The
+// activation is a template argument: a switch inside the loop kept the accumulators in
+// memory instead of registers.
+template <class Arch, class T, Activation A, int J, int S>
+void lanes_layer_block(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
+                       const T* bias, int64_t n_in, int64_t j0) {
+  using V = Vec<Arch, T>;
+  constexpr int64_t L = V::size;
+  V acc[J][S];
+#pragma GCC unroll 8
+  for (int jj = 0; jj < J; ++jj)
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) acc[jj][s] = V(T(0));
+  int64_t i = 0;
+  for (; i + S <= n_in; i += S)
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) {
+      const V x = V::load_aligned(in + (i + s) * fs);
+#pragma GCC unroll 8
+      for (int jj = 0; jj < J; ++jj)
+        acc[jj][s] = xsimd::fma(x, V(w[(j0 + jj) * sj + (i + s) * si]), acc[jj][s]);
+    }
+  for (; i < n_in; ++i) {
+    const V x = V::load_aligned(in + i * fs);
+#pragma GCC unroll 8
+    for (int jj = 0; jj < J; ++jj) acc[jj][0] = xsimd::fma(x, V(w[(j0 + jj) * sj + i * si]), acc[jj][0]);
+  }
+  // Unrolled, so that the J activations (tanh: a chain of a dozen dependent steps) are
+  // independent instructions side by side rather than a loop of one chain after another.
+#pragma GCC unroll 8
+  for (int jj = 0; jj < J; ++jj) {
+    V y = bias ? V(bias[j0 + jj]) : V(T(0));
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) y += acc[jj][s];
+    activate<Arch, T>(A, y).store_aligned(out + (j0 + jj) * fs);
+  }
+}
+
+template <class Arch, class T, Activation A>
+void lanes_layer_with(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
+                      const T* bias, int64_t n_in, int64_t n_out) {
+  int64_t j = 0;
+  for (; j + 8 <= n_out; j += 8) lanes_layer_block<Arch, T, A, 8, 1>(out, in, fs, w, sj, si, bias, n_in, j);
+  if (n_out - j >= 4) {
+    lanes_layer_block<Arch, T, A, 4, 2>(out, in, fs, w, sj, si, bias, n_in, j);
+    j += 4;
+  }
+  if (n_out - j >= 2) {
+    lanes_layer_block<Arch, T, A, 2, 4>(out, in, fs, w, sj, si, bias, n_in, j);
+    j += 2;
+  }
+  if (n_out - j >= 1) lanes_layer_block<Arch, T, A, 1, 8>(out, in, fs, w, sj, si, bias, n_in, j);
+}
+
+// A whole layer in row lanes: out[j] = act(bias[j] + sum_i w(j, i) · in[i]), j < n_out.
+template <class Arch, class T>
+void lanes_layer(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
+                 const T* bias, int64_t n_in, int64_t n_out, Activation act) {
+  switch (act) {
+    case Activation::Tanh:
+      return lanes_layer_with<Arch, T, Activation::Tanh>(out, in, fs, w, sj, si, bias, n_in, n_out);
+    case Activation::Sigmoid:
+      return lanes_layer_with<Arch, T, Activation::Sigmoid>(out, in, fs, w, sj, si, bias, n_in, n_out);
+    case Activation::Relu:
+      return lanes_layer_with<Arch, T, Activation::Relu>(out, in, fs, w, sj, si, bias, n_in, n_out);
+    default:
+      return lanes_layer_with<Arch, T, Activation::None>(out, in, fs, w, sj, si, bias, n_in, n_out);
+  }
+}
+
+// g through the activation, given its output y: the gradient at the pre-activation, for
+// the first `width` elements of each of the n features.
+template <class Arch, class T, Activation A>
+void lanes_activation_backward_with(T* g, const T* y, int64_t n, int64_t fs, int64_t width) {
+  using V = Vec<Arch, T>;
+  constexpr int64_t L = V::size;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t l = 0; l < width; l += L) {
+      const V gj = V::load_aligned(g + j * fs + l), yj = V::load_aligned(y + j * fs + l);
+      V d = gj;
+      if constexpr (A == Activation::Tanh) d = xsimd::fnma(yj * yj, gj, gj);  // g·(1 − y²)
+      if constexpr (A == Activation::Sigmoid) d = gj * yj * (V(T(1)) - yj);
+      if constexpr (A == Activation::Relu) d = xsimd::select(yj > V(T(0)), gj, V(T(0)));
+      d.store_aligned(g + j * fs + l);
+    }
+}
+
+template <class Arch, class T>
+void lanes_activation_backward(T* g, const T* y, int64_t n, int64_t fs, int64_t width,
+                               Activation act) {
+  switch (act) {
+    case Activation::Tanh:
+      return lanes_activation_backward_with<Arch, T, Activation::Tanh>(g, y, n, fs, width);
+    case Activation::Sigmoid:
+      return lanes_activation_backward_with<Arch, T, Activation::Sigmoid>(g, y, n, fs, width);
+    case Activation::Relu:
+      return lanes_activation_backward_with<Arch, T, Activation::Relu>(g, y, n, fs, width);
+    default:
+      return;
+  }
+}
+
+// acc_w[j, i] += sum over the panel's vectors of g[j] · in[i] for JB outputs j0.. and IB
+// inputs i0..: JB·IB accumulators in registers, one store each at the end (accumulating
+// block by block in memory took a load and a store per multiply-add, half the backward
+// pass).
+template <class Arch, class T, int JB, int IB>
+void panel_weight_gradient_block(T* acc_w, const T* g, const T* in, int64_t fs, int64_t width,
+                                 int64_t n_in, int64_t j0, int64_t i0) {
+  using V = Vec<Arch, T>;
+  constexpr int64_t L = V::size;
+  V acc[JB][IB];
+#pragma GCC unroll 4
+  for (int jj = 0; jj < JB; ++jj)
+#pragma GCC unroll 4
+    for (int ii = 0; ii < IB; ++ii) acc[jj][ii] = V(T(0));
+  for (int64_t l = 0; l < width; l += L) {
+    V x[IB];
+#pragma GCC unroll 4
+    for (int ii = 0; ii < IB; ++ii) x[ii] = V::load_aligned(in + (i0 + ii) * fs + l);
+#pragma GCC unroll 4
+    for (int jj = 0; jj < JB; ++jj) {
+      const V gj = V::load_aligned(g + (j0 + jj) * fs + l);
+#pragma GCC unroll 4
+      for (int ii = 0; ii < IB; ++ii) acc[jj][ii] = xsimd::fma(gj, x[ii], acc[jj][ii]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int jj = 0; jj < JB; ++jj)
+#pragma GCC unroll 4
+    for (int ii = 0; ii < IB; ++ii) {
+      T* a = acc_w + ((j0 + jj) * n_in + i0 + ii) * L;
+      (V::load_aligned(a) + acc[jj][ii]).store_aligned(a);
+    }
+}
+
+template <class Arch, class T, int JB>
+void panel_weight_gradient_rows(T* acc_w, const T* g, const T* in, int64_t fs, int64_t width,
+                                int64_t n_in, int64_t j0) {
+  int64_t i = 0;
+  for (; i + 4 <= n_in; i += 4)
+    panel_weight_gradient_block<Arch, T, JB, 4>(acc_w, g, in, fs, width, n_in, j0, i);
+  for (; i < n_in; ++i)
+    panel_weight_gradient_block<Arch, T, JB, 1>(acc_w, g, in, fs, width, n_in, j0, i);
+}
+
+// A layer's weight and bias gradients over the first `width` elements of a panel:
+// acc_w[j, i] += g[j] · in[i] and acc_b[j] += g[j], lane by lane, summed over the vectors.
+template <class Arch, class T>
+void panel_gradients(T* acc_w, T* acc_b, const T* g, const T* in, int64_t fs, int64_t width,
+                     int64_t n_in, int64_t n_out) {
+  using V = Vec<Arch, T>;
+  constexpr int64_t L = V::size;
+  int64_t j = 0;
+  for (; j + 4 <= n_out; j += 4)
+    panel_weight_gradient_rows<Arch, T, 4>(acc_w, g, in, fs, width, n_in, j);
+  for (; j < n_out; ++j) panel_weight_gradient_rows<Arch, T, 1>(acc_w, g, in, fs, width, n_in, j);
+  for (j = 0; j < n_out; ++j) {
+    V sum = V::load_aligned(acc_b + j * L);
+    for (int64_t l = 0; l < width; l += L) sum += V::load_aligned(g + j * fs + l);
+    sum.store_aligned(acc_b + j * L);
+  }
+}
+
+}  // namespace
+
+template <class Arch, class T>
+void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch) {
+  constexpr int64_t L = Vec<Arch, T>::size;
+  const int64_t d_in = net.dims[0], d_out = net.dims[net.count];
+  T* a = scratch;                                   // a layer's input
+  T* b = scratch + mlp_forward_scratch(net, L) / 2;  // its output
+  for (int64_t r = 0; r < rows; r += L) {
+    const int64_t count = rows - r < L ? rows - r : L;
+    rows_to_lanes<Arch, T>(a, L, in + r * d_in, count, d_in);
+    for (int k = 0; k < net.count; ++k) {
+      const bool last = k + 1 == net.count;
+      lanes_layer<Arch, T>(b, a, L, net.weights[k], net.dims[k], 1, net.biases[k], net.dims[k],
+                           net.dims[k + 1], last ? Activation::None : net.act);
+      std::swap(a, b);
+    }
+    lanes_to_rows<Arch, T>(out + r * d_out, a, L, count, d_out);
+  }
+}
+
+// Panel by panel (kMlpPanelBlocks blocks of rows): first each block forward again, keeping
+// every layer's input, then back through the layers, keeping the gradient at each layer's
+// pre-activation; then the panel's weight and bias gradients, a layer at a time, as sums
+// over the panel in registers.
+template <class Arch, class T>
+void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out, const T* in,
+                  int64_t rows, T* scratch) {
+  constexpr int64_t L = Vec<Arch, T>::size;
+  const int n = net.count;
+  const int64_t d_in = net.dims[0], d_out = net.dims[n];
+  // The feature stride: a panel's vectors of one feature, and one more, so that the stride
+  // is not a power of two (with 1024 bytes, the vectors of 64 features fell into 4 of
+  // L1's 64 sets and evicted each other: a third of the backward pass).
+  const int64_t fs = (kMlpPanelBlocks + 1) * L;
+  // x[k] (layer k's input) at scratch + x_at[k] · fs, g[k] (the gradient at layer k's
+  // pre-activation; g[-1] the input's) at scratch + g_at[k + 1] · fs.
+  int64_t x_at[kMlpMaxLayers], g_at[kMlpMaxLayers + 1], end = 0;
+  for (int k = 0; k < n; ++k) x_at[k] = end, end += net.dims[k];
+  g_at[0] = end, end += d_in;
+  for (int k = 0; k < n; ++k) g_at[k + 1] = end, end += net.dims[k + 1];
+  auto x = [&](int k) { return scratch + x_at[k] * fs; };
+  auto g = [&](int k) { return scratch + g_at[k + 1] * fs; };
+  const int64_t panel = kMlpPanelBlocks * L;  // rows
+  for (int64_t p = 0; p < rows; p += panel) {
+    const int64_t panel_rows = rows - p < panel ? rows - p : panel;
+    for (int64_t r = 0; r < panel_rows; r += L) {
+      const int64_t count = panel_rows - r < L ? panel_rows - r : L;
+      rows_to_lanes<Arch, T>(x(0) + r, fs, in + (p + r) * d_in, count, d_in);
+      for (int k = 0; k + 1 < n; ++k)
+        lanes_layer<Arch, T>(x(k + 1) + r, x(k) + r, fs, net.weights[k], net.dims[k], 1,
+                             net.biases[k], net.dims[k], net.dims[k + 1], net.act);
+      rows_to_lanes<Arch, T>(g(n - 1) + r, fs, grad_out + (p + r) * d_out, count, d_out);
+      for (int k = n - 1; k >= 0; --k) {
+        // The gradient at layer k's input, sum_j w[j, i] · g[j], then through the
+        // activation of layer k - 1.
+        if (k == 0 && !grad_in) break;
+        lanes_layer<Arch, T>(g(k - 1) + r, g(k) + r, fs, net.weights[k], 1, net.dims[k], nullptr,
+                             net.dims[k + 1], net.dims[k], Activation::None);
+        if (k > 0)
+          lanes_activation_backward<Arch, T>(g(k - 1) + r, x(k) + r, net.dims[k], fs, L, net.act);
+      }
+      if (grad_in) lanes_to_rows<Arch, T>(grad_in + (p + r) * d_in, g(-1) + r, fs, count, d_in);
+    }
+    // Up to the panel's last block; that block's lanes past the rows hold zero gradients
+    // (rows_to_lanes pads the gradient with 0) and add nothing.
+    const int64_t width = (panel_rows + L - 1) / L * L;
+    T* acc_layer = acc;
+    for (int k = 0; k < n; ++k) {
+      const int64_t k_in = net.dims[k], k_out = net.dims[k + 1];
+      panel_gradients<Arch, T>(acc_layer, acc_layer + k_out * k_in * L, g(k), x(k), fs, width,
+                               k_in, k_out);
+      acc_layer += k_out * (k_in + 1) * L;
+    }
+  }
+}
+
+template <class Arch, class T>
+void mlp_sum_accumulators(T* out, const T* acc, int64_t count, int64_t chunks,
+                          int64_t chunk_stride) {
+  using V = Vec<Arch, T>;
+  constexpr int64_t L = V::size;
+  // Each element's chunks added lane by lane, then its lanes. (Not xsimd::haddp, the
+  // transposed sum of L vectors: xsimd 8.1's AVX-512 float32 version mixes up its lanes.)
+  for (int64_t e = 0; e < count; ++e) {
+    V sum = V::load_aligned(acc + e * L);
+    for (int64_t c = 1; c < chunks; ++c) sum += V::load_aligned(acc + c * chunk_stride + e * L);
+    out[e] = xsimd::hadd(sum);
+  }
+}
+
+}  // namespace ctdl::cpu::simd
