@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ctdl/backends/cpu/simd/kernels_impl.h"
+#include <type_traits>
 #include <utility>
 
 #include "ctdl/backends/cpu/simd/mlp.h"
@@ -29,14 +30,28 @@ void lanes_to_rows(T* rows, const T* lanes, int64_t fs, int64_t count, int64_t n
     for (int64_t i = 0; i < n; ++i) rows[l * n + i] = lanes[i * fs + l];
 }
 
+// The gradient g through activation A, given the activation's output y.
+template <class Arch, class T, Activation A>
+[[gnu::always_inline]] inline Vec<Arch, T> activation_backward(const Vec<Arch, T>& g,
+                                                               const Vec<Arch, T>& y) {
+  using V = Vec<Arch, T>;
+  if constexpr (A == Activation::Tanh) return xsimd::fnma(y * y, g, g);  // g·(1 − y²)
+  if constexpr (A == Activation::Sigmoid) return g * y * (V(T(1)) - y);
+  if constexpr (A == Activation::Relu) return xsimd::select(y > V(T(0)), g, V(T(0)));
+  return g;
+}
+
 // out[j] = act(bias[j] + sum_i w[j * sj + i * si] · in[i]) for j0 <= j < j0 + J: J outputs
 // at a time, each sum split in S interleaved partial sums, so that J·S = 8 chains of
 // multiply-adds run side by side (one chain would wait on the adder's latency). The
 // activation is a template argument: a switch inside the loop kept the accumulators in
 // memory instead of registers.
-template <class Arch, class T, Activation A, int J, int S>
+//
+// Backward (the gradient flowing down through a layer): out[j] = the sum taken back through
+// activation A of the layer below, whose output is act_out[j], instead of act(sum + bias).
+template <class Arch, class T, Activation A, bool Backward, int J, int S>
 void lanes_layer_block(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
-                       const T* bias, int64_t n_in, int64_t j0) {
+                       const T* bias, const T* act_out, int64_t n_in, int64_t j0) {
   using V = Vec<Arch, T>;
   constexpr int64_t L = V::size;
   V acc[J][S];
@@ -65,71 +80,53 @@ void lanes_layer_block(T* out, const T* in, int64_t fs, const T* w, int64_t sj, 
     V y = bias ? V(bias[j0 + jj]) : V(T(0));
 #pragma GCC unroll 8
     for (int s = 0; s < S; ++s) y += acc[jj][s];
-    activate<Arch, T>(A, y).store_aligned(out + (j0 + jj) * fs);
+    if constexpr (Backward)
+      y = activation_backward<Arch, T, A>(y, V::load_aligned(act_out + (j0 + jj) * fs));
+    else
+      y = activate<Arch, T>(A, y);
+    y.store_aligned(out + (j0 + jj) * fs);
   }
 }
 
-template <class Arch, class T, Activation A>
+template <class Arch, class T, Activation A, bool Backward>
 void lanes_layer_with(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
-                      const T* bias, int64_t n_in, int64_t n_out) {
+                      const T* bias, const T* act_out, int64_t n_in, int64_t n_out) {
   int64_t j = 0;
-  for (; j + 8 <= n_out; j += 8) lanes_layer_block<Arch, T, A, 8, 1>(out, in, fs, w, sj, si, bias, n_in, j);
+  for (; j + 8 <= n_out; j += 8)
+    lanes_layer_block<Arch, T, A, Backward, 8, 1>(out, in, fs, w, sj, si, bias, act_out, n_in, j);
   if (n_out - j >= 4) {
-    lanes_layer_block<Arch, T, A, 4, 2>(out, in, fs, w, sj, si, bias, n_in, j);
+    lanes_layer_block<Arch, T, A, Backward, 4, 2>(out, in, fs, w, sj, si, bias, act_out, n_in, j);
     j += 4;
   }
   if (n_out - j >= 2) {
-    lanes_layer_block<Arch, T, A, 2, 4>(out, in, fs, w, sj, si, bias, n_in, j);
+    lanes_layer_block<Arch, T, A, Backward, 2, 4>(out, in, fs, w, sj, si, bias, act_out, n_in, j);
     j += 2;
   }
-  if (n_out - j >= 1) lanes_layer_block<Arch, T, A, 1, 8>(out, in, fs, w, sj, si, bias, n_in, j);
+  if (n_out - j >= 1)
+    lanes_layer_block<Arch, T, A, Backward, 1, 8>(out, in, fs, w, sj, si, bias, act_out, n_in, j);
 }
 
-// A whole layer in row lanes: out[j] = act(bias[j] + sum_i w(j, i) · in[i]), j < n_out.
+// A whole layer in row lanes: out[j] = act(bias[j] + sum_i w(j, i) · in[i]), j < n_out; or,
+// given act_out, the sum taken back through act (see lanes_layer_block).
 template <class Arch, class T>
 void lanes_layer(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
-                 const T* bias, int64_t n_in, int64_t n_out, Activation act) {
+                 const T* bias, int64_t n_in, int64_t n_out, Activation act,
+                 const T* act_out = nullptr) {
+  auto with = [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    if (act_out)
+      return lanes_layer_with<Arch, T, A, true>(out, in, fs, w, sj, si, bias, act_out, n_in, n_out);
+    lanes_layer_with<Arch, T, A, false>(out, in, fs, w, sj, si, bias, nullptr, n_in, n_out);
+  };
   switch (act) {
     case Activation::Tanh:
-      return lanes_layer_with<Arch, T, Activation::Tanh>(out, in, fs, w, sj, si, bias, n_in, n_out);
+      return with(std::integral_constant<Activation, Activation::Tanh>{});
     case Activation::Sigmoid:
-      return lanes_layer_with<Arch, T, Activation::Sigmoid>(out, in, fs, w, sj, si, bias, n_in, n_out);
+      return with(std::integral_constant<Activation, Activation::Sigmoid>{});
     case Activation::Relu:
-      return lanes_layer_with<Arch, T, Activation::Relu>(out, in, fs, w, sj, si, bias, n_in, n_out);
+      return with(std::integral_constant<Activation, Activation::Relu>{});
     default:
-      return lanes_layer_with<Arch, T, Activation::None>(out, in, fs, w, sj, si, bias, n_in, n_out);
-  }
-}
-
-// g through the activation, given its output y: the gradient at the pre-activation, for
-// the first `width` elements of each of the n features.
-template <class Arch, class T, Activation A>
-void lanes_activation_backward_with(T* g, const T* y, int64_t n, int64_t fs, int64_t width) {
-  using V = Vec<Arch, T>;
-  constexpr int64_t L = V::size;
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t l = 0; l < width; l += L) {
-      const V gj = V::load_aligned(g + j * fs + l), yj = V::load_aligned(y + j * fs + l);
-      V d = gj;
-      if constexpr (A == Activation::Tanh) d = xsimd::fnma(yj * yj, gj, gj);  // g·(1 − y²)
-      if constexpr (A == Activation::Sigmoid) d = gj * yj * (V(T(1)) - yj);
-      if constexpr (A == Activation::Relu) d = xsimd::select(yj > V(T(0)), gj, V(T(0)));
-      d.store_aligned(g + j * fs + l);
-    }
-}
-
-template <class Arch, class T>
-void lanes_activation_backward(T* g, const T* y, int64_t n, int64_t fs, int64_t width,
-                               Activation act) {
-  switch (act) {
-    case Activation::Tanh:
-      return lanes_activation_backward_with<Arch, T, Activation::Tanh>(g, y, n, fs, width);
-    case Activation::Sigmoid:
-      return lanes_activation_backward_with<Arch, T, Activation::Sigmoid>(g, y, n, fs, width);
-    case Activation::Relu:
-      return lanes_activation_backward_with<Arch, T, Activation::Relu>(g, y, n, fs, width);
-    default:
-      return;
+      return with(std::integral_constant<Activation, Activation::None>{});
   }
 }
 
@@ -249,13 +246,12 @@ void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out
                              net.biases[k], net.dims[k], net.dims[k + 1], net.act);
       rows_to_lanes<Arch, T>(g(n - 1) + r, fs, grad_out + (p + r) * d_out, count, d_out);
       for (int k = n - 1; k >= 0; --k) {
-        // The gradient at layer k's input, sum_j w[j, i] · g[j], then through the
-        // activation of layer k - 1.
+        // The gradient at layer k's input, sum_j w[j, i] · g[j], taken back through the
+        // activation of layer k - 1 (whose output is x(k)) in the same pass.
         if (k == 0 && !grad_in) break;
         lanes_layer<Arch, T>(g(k - 1) + r, g(k) + r, fs, net.weights[k], 1, net.dims[k], nullptr,
-                             net.dims[k + 1], net.dims[k], Activation::None);
-        if (k > 0)
-          lanes_activation_backward<Arch, T>(g(k - 1) + r, x(k) + r, net.dims[k], fs, L, net.act);
+                             net.dims[k + 1], net.dims[k], k > 0 ? net.act : Activation::None,
+                             k > 0 ? x(k) + r : nullptr);
       }
       if (grad_in) lanes_to_rows<Arch, T>(grad_in + (p + r) * d_in, g(-1) + r, fs, count, d_in);
     }
