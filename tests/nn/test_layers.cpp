@@ -1,6 +1,7 @@
 // Layers and their function forms against references written with plain loops, and their
 // gradients against finite differences.
 #include "ctdl/nn/nn.h"
+#include "ctdl/ode/odeint.h"
 #include "helpers.h"
 
 using namespace ctdl;
@@ -83,6 +84,38 @@ TEST_CASE("Linear's fused activation equals the activation applied to its output
       if (bias) CHECK(allclose(fused.bias.grad(), plain.bias.grad(), 1e-12, 1e-12));
     }
   }
+}
+
+TEST_CASE("MLP names its layers fc1, fc2, ... and equals the chain of Linear layers, also as "
+          "an ODE field", "[nn][layers]") {
+  manual_seed(2);
+  nn::MLP f({2, 16, 8, 2}, {.activation = Activation::Tanh, .dtype = DType::Float64});
+  std::vector<std::string> names;
+  for (auto& [name, p] : f.named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
+                                          "fc3.weight", "fc3.bias"});
+  auto chain = [&](const Tensor& z) {
+    return f.layers[2](tanh(f.layers[1](tanh(f.layers[0](z)))));
+  };
+  Tensor z0 = randn({300, 2}, f64);
+  CHECK(allclose(f(z0), chain(z0), 1e-13, 1e-13));
+  // Backprop through 20 RK4 steps: the fused field's gradients equal the chain's.
+  auto solve = [&](const ode::TensorField& field) {
+    Tensor z = z0.detach().requires_grad_(true);
+    Tensor zs = ode::odeint(field, z, {0.0, 1.0},
+                            {.solver = ode::RK4{.step_size = 0.05}, .params = f.parameters()});
+    TensorList wrt = {z};
+    for (const Tensor& p : f.parameters()) wrt.push_back(p);
+    return autograd::grad({square(zs.select(0, 1)).sum()}, wrt);
+  };
+  TensorList fused = solve(f);
+  TensorList plain = solve([&](double, const Tensor& z) { return chain(z); });
+  for (size_t i = 0; i < fused.size(); ++i) {
+    INFO("gradient " << i);
+    CHECK(allclose(fused[i], plain[i], 1e-11, 1e-12));
+  }
+  CHECK_THROWS_WITH(nn::MLP({3}), Catch::Contains("MLP: dims"));
+  CHECK_THROWS_WITH(f(randn({4, 3}, f64)), Catch::Contains("MLP: expected input [..., 2]"));
 }
 
 TEST_CASE("Conv2d matches a direct convolution; circular padding wraps", "[nn][layers]") {
