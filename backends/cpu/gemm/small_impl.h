@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "ctdl/backends/cpu/gemm/kernels.h"
+#include "ctdl/backends/cpu/simd/haddp_lanes.h"
 
 namespace ctdl::cpu::gemm {
 
@@ -122,29 +123,6 @@ void small_rows(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64
   }
 }
 
-// Where xsimd::haddp(rows) puts the sum of rows[l]: lane l, except in xsimd 8.1's AVX-512
-// float version, which swaps some pairs of lanes. Found once by probing, so a fixed xsimd
-// works as well as the one Debian ships.
-template <class Arch, class T>
-struct HaddpLanes {
-  static constexpr int W = xsimd::batch<T, Arch>::size;
-  int of[W];
-
-  static const HaddpLanes& get() {
-    static const HaddpLanes lanes = [] {
-      using V = xsimd::batch<T, Arch>;
-      V probe[W];
-      for (int l = 0; l < W; ++l) probe[l] = V(T(l));
-      alignas(64) T sums[W];
-      xsimd::haddp(probe).store_aligned(sums);
-      HaddpLanes found{};
-      for (int q = 0; q < W; ++q) found.of[static_cast<int>(sums[q]) / W] = q;
-      return found;
-    }();
-    return lanes;
-  }
-};
-
 // The dot products of W / C rows of A with C columns of B (W = lanes per vector): W vector
 // partial sums, folded into one vector by xsimd::haddp (lane r * C + j holds element
 // (r, j)), then the remaining k % W terms in order.
@@ -170,7 +148,7 @@ inline void dots_block(int64_t k, const T* a, int64_t lda, const T* bt, int64_t 
   }
   alignas(64) T sums[W];
   xsimd::haddp(acc).store_aligned(sums);
-  const int* lane = HaddpLanes<Arch, T>::get().of;
+  const int* lane = simd::HaddpLanes<Arch, T>::get().of;
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < C; ++j) {
       T s = sums[lane[r * C + j]];
@@ -197,7 +175,7 @@ inline void dots_row(int64_t k, const T* a, const T* bt, int64_t ldbt, T* c, int
   }
   alignas(64) T sums[W];
   xsimd::haddp(acc).store_aligned(sums);
-  const int* lane = HaddpLanes<Arch, T>::get().of;
+  const int* lane = simd::HaddpLanes<Arch, T>::get().of;
   for (int j = 0; j < C; ++j) {
     T s = sums[lane[j]];
     for (int64_t p = kv; p < k; ++p) s += a[p] * bt[j * ldbt + p];

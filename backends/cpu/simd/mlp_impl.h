@@ -2,6 +2,7 @@
 // kernels_<instruction set>.cpp files, after kernels_impl.h (Vec, activate).
 #pragma once
 
+#include "ctdl/backends/cpu/simd/haddp_lanes.h"
 #include "ctdl/backends/cpu/simd/kernels_impl.h"
 #include <type_traits>
 #include <utility>
@@ -273,12 +274,21 @@ void mlp_sum_accumulators(T* out, const T* acc, int64_t count, int64_t chunks,
                           int64_t chunk_stride) {
   using V = Vec<Arch, T>;
   constexpr int64_t L = V::size;
-  // Each element's chunks added lane by lane, then its lanes. (Not xsimd::haddp, the
-  // transposed sum of L vectors: xsimd 8.1's AVX-512 float32 version mixes up its lanes.)
-  for (int64_t e = 0; e < count; ++e) {
-    V sum = V::load_aligned(acc + e * L);
-    for (int64_t c = 1; c < chunks; ++c) sum += V::load_aligned(acc + c * chunk_stride + e * L);
-    out[e] = xsimd::hadd(sum);
+  // L elements at a time: each one's chunks added lane by lane, then the L vectors' lanes
+  // summed by one xsimd::haddp (a transposed sum), whose lane order is probed once.
+  const int* lane = HaddpLanes<Arch, T>::get().of;
+  for (int64_t e = 0; e < count; e += L) {
+    const int64_t m = count - e < L ? count - e : L;
+    V sums[L];
+    for (int64_t k = 0; k < L; ++k) {
+      sums[k] = V(T(0));
+      if (k < m)
+        for (int64_t c = 0; c < chunks; ++c)
+          sums[k] += V::load_aligned(acc + c * chunk_stride + (e + k) * L);
+    }
+    alignas(64) T totals[L];
+    xsimd::haddp(sums).store_aligned(totals);
+    for (int64_t k = 0; k < m; ++k) out[e + k] = totals[lane[k]];
   }
 }
 
