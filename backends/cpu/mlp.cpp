@@ -3,8 +3,8 @@
 // backward, gradient accumulators of its own, summed in chunk order at the end: the same
 // bits on any number of threads.
 #include <algorithm>
+#include <array>
 #include <cstring>
-#include <vector>
 
 #include "ctdl/backends/cpu/cpu_backend.h"
 #include "ctdl/backends/cpu/parallel.h"
@@ -18,11 +18,14 @@ constexpr int64_t kMaxChunks = 8;
 
 // The network as raw pointers, or false when the kernels here cannot take it (strided or
 // mixed-dtype operands, too many layers): the caller composes the op instead.
+// (Arrays, not vectors: a neural ODE calls these kernels hundreds of times per solve.)
 template <class T>
 struct Network {
-  std::vector<int64_t> dims;
-  std::vector<const T*> weights, biases;
+  std::array<int64_t, simd::kMlpMaxLayers + 1> dims;
+  std::array<const T*, simd::kMlpMaxLayers> weights, biases;
   simd::MlpLayers<T> layers;
+  int64_t in() const { return dims[0]; }
+  int64_t out() const { return dims[layers.count]; }
 };
 
 template <class T>
@@ -32,10 +35,10 @@ bool read_network(const MlpArgs& args, DType dtype, Network<T>& net) {
     const KernelTensor &w = args.weights[k], &b = args.biases[k];
     if (w.dtype != dtype || w.shape.size() != 2 || !w.is_contiguous()) return false;
     if (b.data && (b.dtype != dtype || !b.is_contiguous())) return false;
-    if (k == 0) net.dims.push_back(w.shape[1]);
-    net.dims.push_back(w.shape[0]);
-    net.weights.push_back(w.ptr<const T>());
-    net.biases.push_back(b.data ? b.ptr<const T>() : nullptr);
+    net.dims[k] = w.shape[1];
+    net.dims[k + 1] = w.shape[0];
+    net.weights[k] = w.ptr<const T>();
+    net.biases[k] = b.data ? b.ptr<const T>() : nullptr;
   }
   net.layers = {args.layers, net.dims.data(), net.weights.data(), net.biases.data(), args.act};
   return true;
@@ -77,7 +80,7 @@ bool CpuBackend::mlp(const MlpArgs& args, const KernelTensor& out, const KernelT
   return CTDL_DISPATCH_FLOATING(in.dtype, "mlp", [&] {
     Network<scalar_t> net;
     if (!read_network(args, in.dtype, net)) return false;
-    const int64_t rows = in.shape[0], d_in = net.dims.front(), d_out = net.dims.back();
+    const int64_t rows = in.shape[0], d_in = net.in(), d_out = net.out();
     with_simd_arch([&](auto arch) {
       using Arch = decltype(arch);
       const int64_t lanes = lanes_of<Arch, scalar_t>();
@@ -106,9 +109,10 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
   return CTDL_DISPATCH_FLOATING(dtype, "mlp_backward", [&] {
     Network<scalar_t> net;
     if (!read_network(args, dtype, net)) return false;
-    const int64_t rows = in.shape[0], d_in = net.dims.front(), d_out = net.dims.back();
+    const int64_t rows = in.shape[0], d_in = net.in(), d_out = net.out();
     const int64_t total = simd::mlp_accumulator_size(net.layers);
-    std::vector<scalar_t> sums(total, scalar_t(0));
+    Scratch<scalar_t> sums(total);  // (no chunks when rows = 0: the gradients are 0)
+    std::memset(sums.data, 0, sums.bytes);
     with_simd_arch([&](auto arch) {
       using Arch = decltype(arch);
       const int64_t lanes = lanes_of<Arch, scalar_t>();
@@ -124,10 +128,10 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
             acc.data + (r0 / per) * stride, grad_out.ptr<const scalar_t>() + r0 * d_out,
             in.ptr<const scalar_t>() + r0 * d_in, r1 - r0, scratch.data);
       });
-      simd::mlp_sum_accumulators<Arch, scalar_t>(sums.data(), acc.data, total, chunks, stride);
+      simd::mlp_sum_accumulators<Arch, scalar_t>(sums.data, acc.data, total, chunks, stride);
     });
     // sums holds, layer by layer, the weight gradient and then the bias gradient.
-    const scalar_t* p = sums.data();
+    const scalar_t* p = sums.data;
     for (int k = 0; k < args.layers; ++k) {
       const int64_t w_size = net.dims[k + 1] * net.dims[k], b_size = net.dims[k + 1];
       if (grad_weights[k].data) std::memcpy(grad_weights[k].data, p, w_size * sizeof(scalar_t));

@@ -54,7 +54,6 @@ template <class Arch, class T, Activation A, bool Backward, int J, int S>
 void lanes_layer_block(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_t si,
                        const T* bias, const T* act_out, int64_t n_in, int64_t j0) {
   using V = Vec<Arch, T>;
-  constexpr int64_t L = V::size;
   V acc[J][S];
 #pragma GCC unroll 8
   for (int jj = 0; jj < J; ++jj)
@@ -132,9 +131,8 @@ void lanes_layer(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_
 }
 
 // acc_w[j, i] += sum over the panel's vectors of g[j] · in[i] for JB outputs j0.. and IB
-// inputs i0..: JB·IB accumulators in registers, one store each at the end (accumulating
-// block by block in memory took a load and a store per multiply-add, half the backward
-// pass).
+// inputs i0..: JB·IB accumulators in registers, one store each at the end, rather than a
+// load and a store per multiply-add when each block added its share in memory.
 template <class Arch, class T, int JB, int IB>
 void panel_weight_gradient_block(T* acc_w, const T* g, const T* in, int64_t fs, int64_t width,
                                  int64_t n_in, int64_t j0, int64_t i0) {
