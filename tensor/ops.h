@@ -117,10 +117,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
               Activation act = Activation::None);
 // A multilayer perceptron as one op: layer k is linear(·, weights[k], biases[k]), every
 // layer but the last followed by act; x [..., in]; biases empty or one per layer (each may
-// be undefined). The values are those of the chain of linear layers. On the CPU it runs
-// a block of rows at a time with the hidden values in cache and records one node that
-// saves only the inputs: the backward pass recomputes the hidden values (cheaper than
-// storing them for a neural ODE's field, evaluated hundreds of times per solve).
+// be undefined). The values are those of the chain of linear layers. It records one node
+// that saves only the inputs: the backward pass recomputes the hidden values, so a neural
+// ODE's field evaluated hundreds of times per solve keeps no activations. On the CPU, small
+// networks (up to 8192 weights) run a block of rows at a time with the hidden values in
+// cache; larger ones run as the chain of layers.
 Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases = {},
            Activation act = Activation::Tanh);
 

@@ -8,8 +8,9 @@
 // Its layers are Linear children named fc1, fc2, ... (PyTorch's layout: state dicts of a
 // torch Sequential-free MLP with those names interchange, and the lab's "mlp" systems use
 // the same names). The activation follows every layer but the last. The whole network is
-// evaluated by ctdl::mlp: on the CPU a block of rows at a time with the hidden values in
-// cache, and a backward pass that recomputes them instead of keeping them in memory.
+// evaluated by ctdl::mlp: one graph node whose backward pass recomputes the hidden values
+// instead of keeping them, and on the CPU, for networks of up to 8192 weights, a block of
+// rows at a time with the hidden values in cache.
 #pragma once
 
 #include <vector>

@@ -361,8 +361,11 @@ TEST_CASE("mlp: the fused row-lane kernels match a chain of linear layers, forwa
     Dims dims;
     std::vector<bool> has_bias;
   };
-  // A neural ODE's field, and a deeper one with a layer without bias and odd widths.
-  const std::vector<Net> nets = {{{2, 64, 2}, {true, true}}, {{3, 7, 5, 4}, {true, false, true}}};
+  // A neural ODE's field, a deeper one with a layer without bias and odd widths, and one
+  // with more weights than the row-lane kernels take (the composite runs it).
+  const std::vector<Net> nets = {{{2, 64, 2}, {true, true}},
+                                 {{3, 7, 5, 4}, {true, false, true}},
+                                 {{40, 128, 70}, {true, true}}};
   for_each_level([&] {
     for (DType dtype : {DType::Float32, DType::Float64})
       for (const Net& net : nets)
@@ -375,7 +378,7 @@ TEST_CASE("mlp: the fused row-lane kernels match a chain of linear layers, forwa
             auto opts = TensorOptions{.dtype = dtype, .requires_grad = true};
             Tensor x = randn({rows, net.dims[0]}, opts);
             TensorList weights, biases;
-            for (size_t k = 0; k + 1 < net.dims.size(); ++k) {
+            for (int k = 0; k + 1 < net.dims.size(); ++k) {
               weights.push_back(randn({net.dims[k + 1], net.dims[k]}, opts) * 0.5);
               biases.push_back(net.has_bias[k] ? randn({net.dims[k + 1]}, opts) : Tensor());
             }
