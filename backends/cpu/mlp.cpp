@@ -2,6 +2,8 @@
 // count; each chunk runs the row-lane kernels of simd/mlp.h with scratch of its own and,
 // backward, gradient accumulators of its own, summed in chunk order at the end: the same
 // bits on any number of threads.
+#include "ctdl/backends/cpu/simd/mlp.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -9,7 +11,6 @@
 #include "ctdl/backends/cpu/cpu_backend.h"
 #include "ctdl/backends/cpu/parallel.h"
 #include "ctdl/backends/cpu/simd/arch.h"
-#include "ctdl/backends/cpu/simd/mlp.h"
 
 namespace ctdl::cpu {
 namespace {
@@ -74,7 +75,8 @@ bool usable(const KernelTensor& t, DType dtype) {
 
 template <class T>
 struct Scratch {
-  explicit Scratch(int64_t count) : bytes(count * sizeof(T)), data(static_cast<T*>(host_allocate(bytes))) {}
+  explicit Scratch(int64_t count)
+      : bytes(count * sizeof(T)), data(static_cast<T*>(host_allocate(bytes))) {}
   ~Scratch() { host_deallocate(data, bytes); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
@@ -145,7 +147,8 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
     for (int k = 0; k < args.layers; ++k) {
       const int64_t w_size = net.dims[k + 1] * net.dims[k], b_size = net.dims[k + 1];
       if (grad_weights[k].data) std::memcpy(grad_weights[k].data, p, w_size * sizeof(scalar_t));
-      if (grad_biases[k].data) std::memcpy(grad_biases[k].data, p + w_size, b_size * sizeof(scalar_t));
+      if (grad_biases[k].data)
+        std::memcpy(grad_biases[k].data, p + w_size, b_size * sizeof(scalar_t));
       p += w_size + b_size;
     }
     return true;

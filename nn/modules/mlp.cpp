@@ -7,8 +7,10 @@
 namespace ctdl::nn {
 
 MLP::MLP(const std::vector<int64_t>& dims, MLPOptions o) : Module("MLP"), activation(o.activation) {
-  CTDL_CHECK(dims.size() >= 2, "MLP: dims must list the input and output features (at least two "
-             "numbers), got ", dims.size());
+  CTDL_CHECK(dims.size() >= 2,
+             "MLP: dims must list the input and output features (at least two "
+             "numbers), got ",
+             dims.size());
   for (size_t k = 0; k + 1 < dims.size(); ++k)
     layers.push_back(register_module(
         "fc" + std::to_string(k + 1),
