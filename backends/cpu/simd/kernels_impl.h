@@ -137,6 +137,18 @@ template <class Arch, class T>
   }
 }
 
+// The gradient g taken back through activation A, given the activation's output y: the
+// BinaryOp *Backward kernels and the perceptron's backward pass (mlp_impl.h).
+template <class Arch, class T, Activation A>
+[[gnu::always_inline]] inline Vec<Arch, T> activation_backward(const Vec<Arch, T>& g,
+                                                               const Vec<Arch, T>& y) {
+  using V = Vec<Arch, T>;
+  if constexpr (A == Activation::Tanh) return g * (V(T(1)) - y * y);
+  if constexpr (A == Activation::Sigmoid) return g * y * (V(T(1)) - y);
+  if constexpr (A == Activation::Relu) return xsimd::select(y > V(T(0)), g, V(T(0)));
+  return g;
+}
+
 // Scalar std::pow, element by element: xsimd's pow is exp(y·log|x|), which loses digits
 // for large exponents and gets pow(0, y <= 0) wrong.
 template <class T>
@@ -224,12 +236,17 @@ void binary(BinaryOp op, T* out, const T* a, int64_t sa, const T* b, int64_t sb,
     case BinaryOp::Pow:
       return pow_scalar(out, a, sa, b, sb, n);
     case BinaryOp::TanhBackward:
-      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) { return g * (V(1) - y * y); });
+      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) {
+        return activation_backward<Arch, T, Activation::Tanh>(g, y);
+      });
     case BinaryOp::ReluBackward:
-      return map2<Arch, T>(out, a, sa, b, sb, n,
-                           [](V g, V y) { return xsimd::select(y > V(0), g, V(0)); });
+      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) {
+        return activation_backward<Arch, T, Activation::Relu>(g, y);
+      });
     case BinaryOp::SigmoidBackward:
-      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) { return g * y * (V(1) - y); });
+      return map2<Arch, T>(out, a, sa, b, sb, n, [](V g, V y) {
+        return activation_backward<Arch, T, Activation::Sigmoid>(g, y);
+      });
     // NaN in either operand gives NaN, as in the reference kernels and NumPy. (xsimd's != is
     // the ordered comparison on AVX, false for NaN: NaN tests use xsimd::isnan.)
     case BinaryOp::Maximum:

@@ -31,17 +31,6 @@ void lanes_to_rows(T* rows, const T* lanes, int64_t fs, int64_t count, int64_t n
     for (int64_t i = 0; i < n; ++i) rows[l * n + i] = lanes[i * fs + l];
 }
 
-// The gradient g through activation A, given the activation's output y.
-template <class Arch, class T, Activation A>
-[[gnu::always_inline]] inline Vec<Arch, T> activation_backward(const Vec<Arch, T>& g,
-                                                               const Vec<Arch, T>& y) {
-  using V = Vec<Arch, T>;
-  if constexpr (A == Activation::Tanh) return xsimd::fnma(y * y, g, g);  // g·(1 − y²)
-  if constexpr (A == Activation::Sigmoid) return g * y * (V(T(1)) - y);
-  if constexpr (A == Activation::Relu) return xsimd::select(y > V(T(0)), g, V(T(0)));
-  return g;
-}
-
 // out[j] = act(bias[j] + sum_i w[j * sj + i * si] · in[i]) for j0 <= j < j0 + J: J outputs
 // at a time, each sum split in S interleaved partial sums, so that J·S = 8 chains of
 // multiply-adds run side by side (one chain would wait on the adder's latency). The
