@@ -167,6 +167,17 @@ OpInfo reduction(std::string name, std::function<Tensor(const Tensor&, const Dim
 double relu_ref(double x) { return x > 0 ? x : 0; }
 double sigmoid_ref(double x) { return 1 / (1 + std::exp(-x)); }
 
+// A fully connected layer on the host: act(rows · weightᵀ + bias), bias undefined for none;
+// the reference of linear and of each layer of mlp.
+Host reference_layer(const Host& rows, const Tensor& weight, const Tensor& bias, Activation act) {
+  Host pre = reference::matmul(rows, Host::of(weight.t()));
+  if (bias.defined()) pre = reference::zip(pre, Host::of(bias), std::plus<>());
+  if (act == Activation::None) return pre;
+  return reference::map(pre, [act](double v) {
+    return act == Activation::Tanh ? std::tanh(v) : act == Activation::Sigmoid ? sigmoid_ref(v) : v;
+  });
+}
+
 Tensor int_tensor(std::vector<int64_t> v, const Dims& shape) { return tensor(v, shape); }
 
 std::vector<OpInfo> build() {
@@ -1104,11 +1115,8 @@ std::vector<OpInfo> build() {
       const int64_t in = x[1].shape()[1], out = x[1].shape()[0];
       Dims shape = x[0].shape();
       shape[shape.size() - 1] = out;
-      Host pre = reference::matmul(Host::of(x[0].reshape({-1, in})), Host::of(x[1].t()));
-      if (x.size() > 2) pre = reference::zip(pre, Host::of(x[2]), std::plus<>());
-      Host y = reference::map(pre, [act](double v) {
-        return act == Activation::Tanh ? std::tanh(v) : act == Activation::Sigmoid ? sigmoid_ref(v) : v;
-      });
+      Host y = reference_layer(Host::of(x[0].reshape({-1, in})), x[1],
+                               x.size() > 2 ? x[2] : Tensor(), act);
       return TensorList{y.to_tensor(DType::Float64).reshape(shape)};
     };
     info.samples = [](DType t) {
@@ -1149,14 +1157,9 @@ std::vector<OpInfo> build() {
       auto [weights, biases] = layers(x);
       Dims shape = x[0].shape();
       Host h = Host::of(x[0].reshape({-1, shape[shape.size() - 1]}));
-      for (size_t k = 0; k < weights.size(); ++k) {
-        h = reference::matmul(h, Host::of(weights[k].t()));
-        if (biases[k].defined()) h = reference::zip(h, Host::of(biases[k]), std::plus<>());
-        if (k + 1 < weights.size())
-          h = reference::map(h, [act](double v) {
-            return act == Activation::Tanh ? std::tanh(v) : act == Activation::Sigmoid ? sigmoid_ref(v) : v;
-          });
-      }
+      for (size_t k = 0; k < weights.size(); ++k)
+        h = reference_layer(h, weights[k], biases[k],
+                            k + 1 < weights.size() ? act : Activation::None);
       shape[shape.size() - 1] = weights.back().shape()[0];
       return TensorList{h.to_tensor(DType::Float64).reshape(shape)};
     };
