@@ -32,4 +32,28 @@ struct EnableGradGuard : GradModeGuard {
   EnableGradGuard() : GradModeGuard(true) {}
 };
 
+// Whether the backward pass of what is recorded now follows at once, as in a vector-Jacobian
+// product (ode::field_vjp). An op that recomputes its intermediate values in the backward
+// pass to save memory (mlp: a neural ODE's backprop solve would otherwise keep every hidden
+// layer of every evaluation) keeps them instead while this is on: the graph, and they with
+// it, is gone a moment later, and the backward pass skips the recomputation. Per thread.
+//
+//   {
+//     autograd::KeepIntermediatesGuard keep;
+//     Tensor y = f(x);
+//     grads = autograd::grad({y}, inputs, {v});
+//   }
+bool keep_intermediates();
+
+class KeepIntermediatesGuard {
+ public:
+  KeepIntermediatesGuard();
+  ~KeepIntermediatesGuard();
+  KeepIntermediatesGuard(const KeepIntermediatesGuard&) = delete;
+  KeepIntermediatesGuard& operator=(const KeepIntermediatesGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace ctdl::autograd

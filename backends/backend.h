@@ -148,17 +148,25 @@ class Backend {
   // from the kernels above instead.
   //
   // out [rows, d_out] = the perceptron applied to each row of in [rows, d_in] (contiguous),
-  // its hidden values never written to memory.
-  virtual bool mlp(const MlpArgs&, const KernelTensor& /*out*/, const KernelTensor& /*in*/) {
+  // its hidden values never written to memory, unless `kept` has data: then it gets them,
+  // in the backend's own layout, for an mlp_backward that follows soon (kept has the shape
+  // mlp_kept_shape gave).
+  virtual bool mlp(const MlpArgs&, const KernelTensor& /*out*/, const KernelTensor& /*in*/,
+                   const KernelTensor& /*kept*/) {
     return false;
   }
-  // Its backward pass from grad_out [rows, d_out], the hidden values recomputed from in:
-  // writes grad_in (skipped when its data is null) and the gradient of every weight and
-  // bias (grad_weights[k], grad_biases[k]; a null data pointer skips one), summed over rows.
+  // The shape of what mlp keeps for `rows` rows of dtype; empty when this backend cannot
+  // keep them.
+  virtual Dims mlp_kept_shape(const MlpArgs&, DType, int64_t /*rows*/) { return {}; }
+  // Its backward pass from grad_out [rows, d_out]: writes grad_in (skipped when its data is
+  // null) and the gradient of every weight and bias (grad_weights[k], grad_biases[k]; a null
+  // data pointer skips one), summed over rows. The hidden values come from `kept` when it
+  // has data (what mlp kept for this input) and are recomputed from in otherwise.
   virtual bool mlp_backward(const MlpArgs&, const KernelTensor& /*grad_in*/,
                             const KernelTensor* /*grad_weights*/,
                             const KernelTensor* /*grad_biases*/,
-                            const KernelTensor& /*grad_out*/, const KernelTensor& /*in*/) {
+                            const KernelTensor& /*grad_out*/, const KernelTensor& /*in*/,
+                            const KernelTensor& /*kept*/) {
     return false;
   }
   // Element i of `out` (contiguous) gets the i-th number of the Philox stream (seed, offset):

@@ -289,17 +289,28 @@ Tensor contiguous_copy(const Tensor& t) { return t.is_contiguous() ? t : copy(t)
 
 }  // namespace
 
-Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases, Activation act) {
+Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases, Activation act,
+           Tensor* kept) {
   MlpOperands ops;
   if (!mlp_operands(x, weights, biases, act, ops)) return {};
+  Backend& b = backend(x);
   Tensor in = contiguous_copy(x);
   Tensor out = empty({x.shape()[0], weights.back().shape()[0]}, x.dtype(), x.device());
-  if (!backend(x).mlp(ops.args, kernel_arg(out), kernel_arg(in))) return {};
+  Tensor keep;
+  if (kept) {
+    const Dims shape = b.mlp_kept_shape(ops.args, x.dtype(), x.shape()[0]);
+    if (shape.size() > 0) keep = empty(shape, x.dtype(), x.device());
+  }
+  if (!b.mlp(ops.args, kernel_arg(out), kernel_arg(in),
+             keep.defined() ? kernel_arg(keep) : KernelTensor{}))
+    return {};
+  if (kept) *kept = keep;
   return out;
 }
 
 TensorList mlp_backward(const Tensor& grad, const Tensor& x, const TensorList& weights,
-                        const TensorList& biases, Activation act, bool want_x) {
+                        const TensorList& biases, Activation act, bool want_x,
+                        const Tensor& kept) {
   MlpOperands ops;
   if (grad.dtype() != x.dtype() || !mlp_operands(x, weights, biases, act, ops)) return {};
   Tensor in = contiguous_copy(x), g = contiguous_copy(grad);
@@ -316,7 +327,8 @@ TensorList mlp_backward(const Tensor& grad, const Tensor& x, const TensorList& w
     }
   const KernelTensor grad_x = want_x ? kernel_arg(grads[0]) : KernelTensor{};
   if (!backend(x).mlp_backward(ops.args, grad_x, grad_weights.data(), grad_biases.data(),
-                               kernel_arg(g), kernel_arg(in)))
+                               kernel_arg(g), kernel_arg(in),
+                               kept.defined() ? kernel_arg(kept) : KernelTensor{}))
     return {};
   return grads;
 }

@@ -50,12 +50,17 @@ Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
 // The fused perceptron (Backend::mlp) of x [rows, d_in]: layer k is x·weights[k]ᵀ +
 // biases[k] (undefined: no bias), all but the last followed by act. Returns an undefined
 // tensor when the backend has no kernel for it or the operands do not share x's floating
-// dtype and device, so that the caller composes it instead.
-Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases, Activation act);
+// dtype and device, so that the caller composes it instead. Given `kept`, it also keeps the
+// hidden values there for mlp_backward, in the backend's layout (left undefined when the
+// backend cannot).
+Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& biases, Activation act,
+           Tensor* kept = nullptr);
 // Its backward pass: {grad x (if want_x), grad weights..., grad biases (the defined ones)...}
-// from grad [rows, d_out]; empty when the backend has no kernel for it.
+// from grad [rows, d_out], the hidden values taken from `kept` (what mlp kept for this x) or
+// recomputed when it is undefined; empty when the backend has no kernel for it.
 TensorList mlp_backward(const Tensor& grad, const Tensor& x, const TensorList& weights,
-                        const TensorList& biases, Activation act, bool want_x);
+                        const TensorList& biases, Activation act, bool want_x,
+                        const Tensor& kept = {});
 // `dims` are wrapped and sorted (empty = all).
 Tensor reduce(ReduceOp op, const Tensor& x, const Dims& dims, bool keepdim, const char* name);
 Tensor arg_reduce(ArgReduceOp op, const Tensor& x, int dim, bool keepdim, const char* name);

@@ -46,10 +46,13 @@ class CpuBackend : public Backend {
   void fold(const KernelTensor& out, const KernelTensor& in, const WindowGeometry& g) override;
   void max_pool2d(const KernelTensor& out, const KernelTensor& indices, const KernelTensor& in,
                   const WindowGeometry& g) override;
-  bool mlp(const MlpArgs& net, const KernelTensor& out, const KernelTensor& in) override;
+  bool mlp(const MlpArgs& net, const KernelTensor& out, const KernelTensor& in,
+           const KernelTensor& kept) override;
+  Dims mlp_kept_shape(const MlpArgs& net, DType dtype, int64_t rows) override;
   bool mlp_backward(const MlpArgs& net, const KernelTensor& grad_in,
                     const KernelTensor* grad_weights, const KernelTensor* grad_biases,
-                    const KernelTensor& grad_out, const KernelTensor& in) override;
+                    const KernelTensor& grad_out, const KernelTensor& in,
+                    const KernelTensor& kept) override;
   void random(RandomKind kind, const KernelTensor& out, uint64_t seed, uint64_t offset, double a,
               double b) override;
 };

@@ -69,6 +69,26 @@ constexpr int64_t lanes_of() {
   return static_cast<int64_t>(Arch::alignment() / sizeof(T));
 }
 
+// What the forward pass keeps for the backward pass (see simd::mlp_forward): per chunk of rows,
+// per panel of rows, the hidden features' vectors, [chunks, panels, features, feature
+// stride]; empty when nothing is kept (no hidden layer). The feature stride names the vector
+// width it was made for: a backward pass at another SIMD level (tests switch levels) sees
+// another shape and recomputes instead.
+template <class Arch, class T>
+Dims kept_shape(const simd::MlpLayers<T>& net, int64_t rows) {
+  const int64_t lanes = lanes_of<Arch, T>(), features = simd::mlp_hidden_features(net);
+  if (features == 0) return {};
+  const int64_t per = chunk_rows(rows, lanes), panel = simd::kMlpPanelBlocks * lanes;
+  return {chunk_count(rows, per), (per + panel - 1) / panel, features,
+          simd::mlp_panel_stride(lanes)};
+}
+
+// Chunk c's share of what is kept.
+template <class T>
+T* kept_chunk(const KernelTensor& kept, int64_t c) {
+  return kept.ptr<T>() + c * kept.shape[1] * kept.shape[2] * kept.shape[3];
+}
+
 bool usable(const KernelTensor& t, DType dtype) {
   return t.dtype == dtype && t.shape.size() == 2 && t.is_contiguous();
 }
@@ -86,30 +106,46 @@ struct Scratch {
 
 }  // namespace
 
-bool CpuBackend::mlp(const MlpArgs& args, const KernelTensor& out, const KernelTensor& in) {
+bool CpuBackend::mlp(const MlpArgs& args, const KernelTensor& out, const KernelTensor& in,
+                     const KernelTensor& kept) {
   if (in.dtype != DType::Float32 && in.dtype != DType::Float64) return false;
   if (!usable(in, in.dtype) || !usable(out, in.dtype)) return false;
   return CTDL_DISPATCH_FLOATING(in.dtype, "mlp", [&] {
     Network<scalar_t> net;
     if (!read_network(args, in.dtype, net)) return false;
     const int64_t rows = in.shape[0], d_in = net.in(), d_out = net.out();
-    with_simd_arch([&](auto arch) {
+    return with_simd_arch([&](auto arch) {
       using Arch = decltype(arch);
       const int64_t lanes = lanes_of<Arch, scalar_t>();
-      parallel_chunks(rows, chunk_rows(rows, lanes), [&](int64_t r0, int64_t r1) {
+      const bool keep = kept.data != nullptr;
+      if (keep && (kept.shape != kept_shape<Arch>(net.layers, rows) || !kept.is_contiguous()))
+        return false;
+      const int64_t per = chunk_rows(rows, lanes);
+      parallel_chunks(rows, per, [&](int64_t r0, int64_t r1) {
         Scratch<scalar_t> scratch(simd::mlp_forward_scratch(net.layers, lanes));
-        simd::mlp_forward<Arch, scalar_t>(net.layers, out.ptr<scalar_t>() + r0 * d_out,
-                                          in.ptr<const scalar_t>() + r0 * d_in, r1 - r0,
-                                          scratch.data);
+        simd::mlp_forward<Arch, scalar_t>(
+            net.layers, out.ptr<scalar_t>() + r0 * d_out, in.ptr<const scalar_t>() + r0 * d_in,
+            r1 - r0, scratch.data, keep ? kept_chunk<scalar_t>(kept, r0 / per) : nullptr);
       });
+      return true;
     });
-    return true;
+  });
+}
+
+Dims CpuBackend::mlp_kept_shape(const MlpArgs& args, DType dtype, int64_t rows) {
+  if (dtype != DType::Float32 && dtype != DType::Float64) return {};
+  return CTDL_DISPATCH_FLOATING(dtype, "mlp_kept_shape", [&] {
+    Network<scalar_t> net;
+    if (!read_network(args, dtype, net)) return Dims{};
+    return with_simd_arch(
+        [&](auto arch) { return kept_shape<decltype(arch)>(net.layers, rows); });
   });
 }
 
 bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
                               const KernelTensor* grad_weights, const KernelTensor* grad_biases,
-                              const KernelTensor& grad_out, const KernelTensor& in) {
+                              const KernelTensor& grad_out, const KernelTensor& in,
+                              const KernelTensor& kept) {
   const DType dtype = in.dtype;
   if (dtype != DType::Float32 && dtype != DType::Float64) return false;
   if (!usable(in, dtype) || !usable(grad_out, dtype)) return false;
@@ -130,6 +166,9 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
       const int64_t lanes = lanes_of<Arch, scalar_t>();
       const int64_t per = chunk_rows(rows, lanes), chunks = chunk_count(rows, per);
       if (chunks == 0) return;
+      // Kept for another vector width (or not at all): recompute.
+      const bool use_kept = kept.data && kept.is_contiguous() &&
+                            kept.shape == kept_shape<Arch>(net.layers, rows);
       const int64_t stride = total * lanes;  // one chunk's accumulators
       Scratch<scalar_t> acc(chunks * stride);
       std::memset(acc.data, 0, acc.bytes);
@@ -138,7 +177,8 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
         simd::mlp_backward<Arch, scalar_t>(
             net.layers, grad_in.data ? grad_in.ptr<scalar_t>() + r0 * d_in : nullptr,
             acc.data + (r0 / per) * stride, grad_out.ptr<const scalar_t>() + r0 * d_out,
-            in.ptr<const scalar_t>() + r0 * d_in, r1 - r0, scratch.data);
+            in.ptr<const scalar_t>() + r0 * d_in, r1 - r0, scratch.data,
+            use_kept ? kept_chunk<const scalar_t>(kept, r0 / per) : nullptr);
       });
       simd::mlp_sum_accumulators<Arch, scalar_t>(sums.data, acc.data, total, chunks, stride);
     });

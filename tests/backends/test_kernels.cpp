@@ -9,6 +9,7 @@
 
 #include "ctdl/backends/cpu/simd/arch.h"
 #include "ctdl/ctdl.h"
+#include "ctdl/tensor/dispatch.h"
 #include "ctdl/tensor/threads.h"
 #include "helpers.h"
 #include "tensor/op_db.h"
@@ -128,6 +129,7 @@ TEST_CASE("float32 tanh is within 6 ulp of tanh, odd, and exactly ±1 beyond ±9
   for (float v = 5.5f; v < 6.5f; v = std::nextafter(v, 7.0f)) xs.push_back(v);
   for (float v : {1e-30f, 1e-8f, 3e-4f, 8.9f, 9.0f, 9.1f, 20.0f, 1e30f}) xs.push_back(v);
   const int64_t n = static_cast<int64_t>(xs.size());
+  const float inf = std::numeric_limits<float>::infinity();
   for_each_level([&] {
     Tensor x = tensor(xs, {n});
     std::vector<float> y = tanh(x).to_vector<float>(), neg = tanh(-x).to_vector<float>();
@@ -142,12 +144,16 @@ TEST_CASE("float32 tanh is within 6 ulp of tanh, odd, and exactly ±1 beyond ±9
     INFO("largest error " << worst << " ulp");
     CHECK(worst <= 6.0);
     std::vector<float> edge =
-        tanh(tensor(std::vector<float>{9.5f, -9.5f, 1e30f, std::nanf("")}, {4}))
+        tanh(tensor(std::vector<float>{9.5f, -9.5f, 1e30f, std::nanf(""), inf, -inf, -std::nanf("")},
+                    {7}))
             .to_vector<float>();
     CHECK(edge[0] == 1.0f);
     CHECK(edge[1] == -1.0f);
     CHECK(edge[2] == 1.0f);
     CHECK(std::isnan(edge[3]));
+    CHECK(edge[4] == 1.0f);
+    CHECK(edge[5] == -1.0f);
+    CHECK(std::isnan(edge[6]));
   });
 }
 
@@ -395,6 +401,105 @@ TEST_CASE("mlp: the fused row-lane kernels match a chain of linear layers, forwa
             }
           }
   });
+}
+
+// Under KeepIntermediatesGuard (a backward pass that follows at once) the fused kernels keep
+// the hidden values instead of recomputing them: the same arithmetic on the same values, so
+// the same bits. A network without a hidden layer keeps nothing; the composite (too many
+// weights) keeps nothing either.
+TEST_CASE("mlp: kept hidden values give the same bits as recomputing them") {
+  struct Net {
+    Dims dims;
+    std::vector<bool> has_bias;
+    bool keeps;
+  };
+  const std::vector<Net> nets = {{{2, 64, 2}, {true, true}, true},
+                                 {{3, 7, 5, 4}, {true, false, true}, true},
+                                 {{4, 3}, {true}, false},
+                                 {{40, 128, 70}, {true, true}, false}};
+  for_each_level([&] {
+    for (DType dtype : {DType::Float32, DType::Float64})
+      for (const Net& net : nets)
+        for (int64_t rows : {1, 17, 300, 5001}) {
+          INFO("[" << dtype << "] dims " << net.dims << ", rows " << rows);
+          manual_seed(rows);
+          auto opts = TensorOptions{.dtype = dtype, .requires_grad = true};
+          Tensor x = randn({rows, net.dims[0]}, opts);
+          TensorList weights, biases;
+          for (int k = 0; k + 1 < net.dims.size(); ++k) {
+            weights.push_back(randn({net.dims[k + 1], net.dims[k]}, opts) * 0.5);
+            biases.push_back(net.has_bias[k] ? randn({net.dims[k + 1]}, opts) : Tensor());
+          }
+          Tensor mix = randn({rows, net.dims.back()}, {.dtype = dtype});
+          TensorList recomputed =
+              perceptron_and_grads(true, x, weights, biases, Activation::Tanh, mix);
+          TensorList kept;
+          {
+            autograd::KeepIntermediatesGuard keep;
+            kept = perceptron_and_grads(true, x, weights, biases, Activation::Tanh, mix);
+          }
+          REQUIRE(kept.size() == recomputed.size());
+          for (size_t i = 0; i < kept.size(); ++i) {
+            INFO("result " << i << " (0: output, 1: grad x, then weights, biases)");
+            CHECK(kept[i].to_vector<double>() == recomputed[i].to_vector<double>());
+          }
+          // Whether the kernel kept anything, and how much: per panel of 16 blocks of rows,
+          // the hidden features' vectors at a stride of 17 vectors.
+          Tensor hidden;
+          {
+            autograd::NoGradGuard no_grad;
+            dispatch::mlp(x, weights, biases, Activation::Tanh, &hidden);
+          }
+          CHECK(hidden.defined() == net.keeps);
+          if (hidden.defined()) {
+            const int64_t bytes = cpu::simd_level() == cpu::SimdLevel::Avx512 ? 64
+                                  : cpu::simd_level() == cpu::SimdLevel::Avx2 ? 32
+                                                                               : 16;
+            const int64_t lanes = bytes / element_size(dtype);
+            int64_t features = 0;
+            for (int k = 1; k + 1 < net.dims.size(); ++k) features += net.dims[k];
+            const int64_t panels = (rows + 16 * lanes - 1) / (16 * lanes);
+            REQUIRE(hidden.dim() == 4);
+            CHECK(hidden.shape()[0] * hidden.shape()[1] >= panels);
+            CHECK(hidden.shape()[2] == features);
+            CHECK(hidden.shape()[3] == 17 * lanes);
+          }
+        }
+  });
+}
+
+// Kept at one vector width, used at another (tests switch SIMD levels): the backward pass
+// sees a layout it was not made for and recomputes instead.
+TEST_CASE("mlp: hidden values kept at another SIMD level are recomputed, not misread") {
+  const std::vector<cpu::SimdLevel> all = levels();
+  if (all.size() < 2) {
+    WARN("skipped: this CPU has one SIMD level, nothing to switch between");
+    return;
+  }
+  manual_seed(5);
+  auto opts = TensorOptions{.requires_grad = true};
+  Tensor x = randn({300, 2}, opts), w1 = randn({64, 2}, opts), b1 = randn({64}, opts),
+         w2 = randn({2, 64}, opts) * 0.3;
+  auto grads = [&](cpu::SimdLevel forward, cpu::SimdLevel backward) {
+    cpu::set_simd_level(forward);
+    Tensor y;
+    {
+      autograd::KeepIntermediatesGuard keep;
+      y = mlp(x, {w1, w2}, {b1, Tensor()}, Activation::Tanh);
+    }
+    cpu::set_simd_level(backward);
+    TensorList g = autograd::grad({(y * y).sum()}, {x, w1, b1, w2});
+    cpu::set_simd_level(cpu::best_simd_level());
+    return g;
+  };
+  for (cpu::SimdLevel a : all)
+    for (cpu::SimdLevel b : all) {
+      if (a == b) continue;
+      INFO("forward at " << cpu::simd_level_name(a) << ", backward at " << cpu::simd_level_name(b));
+      TensorList mixed = grads(a, b), same = grads(a, a);
+      for (size_t i = 0; i < mixed.size(); ++i)
+        CHECK(testing::allclose(mixed[i], same[i], 1e-4, 1e-4));
+    }
 }
 
 TEST_CASE("fused ops have gradients (gradcheck and gradgradcheck in float64)") {

@@ -8,7 +8,8 @@
 // would use 2 of 16 lanes if the features were in the lanes). A block's activations take
 // a few kilobytes and never leave the cache; the backward pass recomputes them instead of
 // keeping them (a backprop solve of 400 evaluations of a 2 → 64 → 2 field on 512 rows
-// keeps 1.7 MB instead of 52 MB, for one more pass of the activation).
+// keeps 1.7 MB instead of 52 MB, for one more pass of the activation) unless asked to keep
+// them, for a backward pass that follows at once (a vector-Jacobian product).
 //
 // Like kernels.h: templates defined in mlp_impl.h, instantiated per instruction set in
 // kernels_<set>.cpp; raw pointers only.
@@ -38,17 +39,21 @@ struct MlpLayers {
 };
 
 // out [rows, dims[count]] = the network applied to each row of in [rows, dims[0]].
-// scratch holds mlp_forward_scratch(net, lanes) elements.
+// scratch holds mlp_forward_scratch(net, lanes) elements. `kept` (null: nothing kept) gets
+// the hidden layers' outputs for mlp_backward (its size: below).
 template <class Arch, class T>
-void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch);
+void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch,
+                 T* kept);
 
 // The backward pass over rows of in, given grad_out [rows, dims[count]]: grad_in (null: not
 // wanted) gets the input gradient; `acc` (mlp_accumulator_size(net) vectors of `lanes`
 // elements, per layer the weight gradient [dims[k+1], dims[k]] then the bias gradient) is
-// added to, lane by lane. scratch holds mlp_backward_scratch(net, lanes) elements.
+// added to, lane by lane. scratch holds mlp_backward_scratch(net, lanes) elements. The
+// hidden values come from `kept` (what mlp_forward kept for these rows) or, when it is null,
+// are recomputed from in.
 template <class Arch, class T>
 void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out, const T* in,
-                  int64_t rows, T* scratch);
+                  int64_t rows, T* scratch, const T* kept);
 
 // out[e] = sum over c < chunks and the lanes of acc[c * chunk_stride + e * lanes + lane], for
 // e < count: the accumulators of mlp_backward, one set per chunk of rows, summed in a fixed
@@ -57,19 +62,44 @@ template <class Arch, class T>
 void mlp_sum_accumulators(T* out, const T* acc, int64_t count, int64_t chunks,
                           int64_t chunk_stride);
 
+// The stride between two features' vectors in a panel: a panel's vectors of one feature,
+// and one more, so that the stride is not a power of two (at 1024 bytes the vectors of 64
+// features fell into 4 of L1's 64 sets and evicted each other; 1088 bytes made the backward
+// pass about 10% faster).
+inline int64_t mlp_panel_stride(int64_t lanes) { return (kMlpPanelBlocks + 1) * lanes; }
+
+// The features of every hidden layer (each layer's output but the last's).
+template <class T>
+int64_t mlp_hidden_features(const MlpLayers<T>& net) {
+  int64_t n = 0;
+  for (int k = 1; k < net.count; ++k) n += net.dims[k];
+  return n;
+}
+
+// The most features of any layer's input or output.
+template <class T>
+int64_t mlp_widest(const MlpLayers<T>& net) {
+  int64_t widest = 0;
+  for (int k = 0; k <= net.count; ++k) widest = widest > net.dims[k] ? widest : net.dims[k];
+  return widest;
+}
+
 // Scratch and accumulator sizes, in elements (for a vector of `lanes` elements).
 template <class T>
 int64_t mlp_forward_scratch(const MlpLayers<T>& net, int64_t lanes) {
-  int64_t widest = 0;
-  for (int k = 0; k <= net.count; ++k) widest = widest > net.dims[k] ? widest : net.dims[k];
-  return 2 * widest * lanes;
+  // A block's input and output in turn; or, keeping, a panel's input and output.
+  const int64_t blocks = 2 * mlp_widest(net) * lanes;
+  const int64_t keeping = (net.dims[0] + net.dims[net.count]) * mlp_panel_stride(lanes);
+  return blocks > keeping ? blocks : keeping;
 }
+// mlp_forward keeps, for every panel of rows (kMlpPanelBlocks · lanes rows, the last one
+// maybe short), mlp_hidden_features(net) vectors at a stride of mlp_panel_stride(lanes).
 template <class T>
 int64_t mlp_backward_scratch(const MlpLayers<T>& net, int64_t lanes) {
   // Per panel: every layer's input and the gradient at every layer's input and output.
   int64_t features = net.dims[0];
   for (int k = 0; k < net.count; ++k) features += net.dims[k] + net.dims[k + 1];
-  return features * (kMlpPanelBlocks + 1) * lanes;  // (+ 1: see mlp_backward)
+  return features * mlp_panel_stride(lanes);
 }
 template <class T>
 int64_t mlp_accumulator_size(const MlpLayers<T>& net) {

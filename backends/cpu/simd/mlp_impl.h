@@ -180,14 +180,81 @@ void panel_gradients(T* acc_w, T* acc_b, const T* g, const T* in, int64_t fs, in
   }
 }
 
+// Where a panel keeps each layer's input x(k) (x(0) the network's input) and the gradient
+// g(k) at each layer's pre-activation (g(-1): at the input), in vectors of fs elements: in
+// the panel's scratch, or, for k >= 1 when the hidden values are kept, in `kept`.
+template <class T>
+struct PanelBuffers {
+  PanelBuffers(const MlpLayers<T>& net, int64_t lanes, T* scratch_, const T* kept_)
+      : n(net.count), fs(mlp_panel_stride(lanes)), scratch(scratch_), kept(kept_) {
+    int64_t end = 0;
+    for (int k = 0; k < n; ++k) x_at[k] = end, end += net.dims[k];
+    g_at[0] = end, end += net.dims[0];
+    for (int k = 0; k < n; ++k) g_at[k + 1] = end, end += net.dims[k + 1];
+    int64_t hidden = 0;
+    for (int k = 1; k < n; ++k) kept_at[k] = hidden, hidden += net.dims[k];
+    kept_per_panel = hidden * fs;
+  }
+  // Panel p's hidden values in `kept`.
+  void select_panel(int64_t p) { panel_kept = kept ? kept + p * kept_per_panel : nullptr; }
+  T* x(int k) const {
+    if (k > 0 && panel_kept) return const_cast<T*>(panel_kept) + kept_at[k] * fs;
+    return scratch + x_at[k] * fs;
+  }
+  T* g(int k) const { return scratch + g_at[k + 1] * fs; }
+
+  int n;
+  int64_t fs, kept_per_panel = 0;
+  T* scratch;
+  const T* kept;
+  const T* panel_kept = nullptr;
+  int64_t x_at[kMlpMaxLayers], g_at[kMlpMaxLayers + 1], kept_at[kMlpMaxLayers] = {};
+};
+
+// Block r of a panel (its rows at in) forward through the hidden layers: x(0) from the rows,
+// x(k + 1) = layer k of x(k) for every layer but the last.
+template <class Arch, class T>
+void panel_block_hidden(const MlpLayers<T>& net, const PanelBuffers<T>& b, int64_t r,
+                        const T* in, int64_t count) {
+  rows_to_lanes<Arch, T>(b.x(0) + r, b.fs, in, count, net.dims[0]);
+  for (int k = 0; k + 1 < net.count; ++k)
+    lanes_layer<Arch, T>(b.x(k + 1) + r, b.x(k) + r, b.fs, net.weights[k], net.dims[k], 1,
+                         net.biases[k], net.dims[k], net.dims[k + 1], net.act);
+}
+
+// The forward pass keeping the hidden values: panel by panel, like mlp_backward, each
+// hidden layer's output written to the panel's place in `kept`.
+template <class Arch, class T>
+void mlp_forward_keeping(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch,
+                         T* kept) {
+  constexpr int64_t L = Vec<Arch, T>::size;
+  const int n = net.count;
+  const int64_t d_in = net.dims[0], d_out = net.dims[n], panel = kMlpPanelBlocks * L;
+  PanelBuffers<T> b(net, L, scratch, kept);
+  T* y = scratch + d_in * b.fs;  // (x(0) is first in the scratch)
+  for (int64_t p = 0; p < rows; p += panel) {
+    b.select_panel(p / panel);
+    const int64_t panel_rows = rows - p < panel ? rows - p : panel;
+    for (int64_t r = 0; r < panel_rows; r += L) {
+      const int64_t count = panel_rows - r < L ? panel_rows - r : L;
+      panel_block_hidden<Arch, T>(net, b, r, in + (p + r) * d_in, count);
+      lanes_layer<Arch, T>(y + r, b.x(n - 1) + r, b.fs, net.weights[n - 1], net.dims[n - 1], 1,
+                           net.biases[n - 1], net.dims[n - 1], d_out, Activation::None);
+      lanes_to_rows<Arch, T>(out + (p + r) * d_out, y + r, b.fs, count, d_out);
+    }
+  }
+}
+
 }  // namespace
 
 template <class Arch, class T>
-void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch) {
+void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch,
+                 T* kept) {
+  if (kept && net.count > 1) return mlp_forward_keeping<Arch, T>(net, out, in, rows, scratch, kept);
   constexpr int64_t L = Vec<Arch, T>::size;
   const int64_t d_in = net.dims[0], d_out = net.dims[net.count];
-  T* a = scratch;                                    // a layer's input
-  T* b = scratch + mlp_forward_scratch(net, L) / 2;  // its output
+  T* a = scratch;                          // a layer's input
+  T* b = scratch + mlp_widest(net) * L;  // its output
   for (int64_t r = 0; r < rows; r += L) {
     const int64_t count = rows - r < L ? rows - r : L;
     rows_to_lanes<Arch, T>(a, L, in + r * d_in, count, d_in);
@@ -202,36 +269,29 @@ void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* 
 }
 
 // Panel by panel (kMlpPanelBlocks blocks of rows): first each block forward again, keeping
-// every layer's input, then back through the layers, keeping the gradient at each layer's
-// pre-activation; then the panel's weight and bias gradients, a layer at a time, as sums
-// over the panel in registers.
+// every layer's input (unless mlp_forward kept them), then back through the layers, keeping
+// the gradient at each layer's pre-activation; then the panel's weight and bias gradients,
+// a layer at a time, as sums over the panel in registers.
 template <class Arch, class T>
 void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out, const T* in,
-                  int64_t rows, T* scratch) {
+                  int64_t rows, T* scratch, const T* kept) {
   constexpr int64_t L = Vec<Arch, T>::size;
   const int n = net.count;
   const int64_t d_in = net.dims[0], d_out = net.dims[n];
-  // The feature stride: a panel's vectors of one feature, and one more, so that the stride
-  // is not a power of two (at 1024 bytes the vectors of 64 features fell into 4 of L1's 64
-  // sets and evicted each other; 1088 bytes made the backward pass about 10% faster).
-  const int64_t fs = (kMlpPanelBlocks + 1) * L;
-  // x[k] (layer k's input) at scratch + x_at[k] · fs, g[k] (the gradient at layer k's
-  // pre-activation; g[-1] the input's) at scratch + g_at[k + 1] · fs.
-  int64_t x_at[kMlpMaxLayers], g_at[kMlpMaxLayers + 1], end = 0;
-  for (int k = 0; k < n; ++k) x_at[k] = end, end += net.dims[k];
-  g_at[0] = end, end += d_in;
-  for (int k = 0; k < n; ++k) g_at[k + 1] = end, end += net.dims[k + 1];
-  auto x = [&](int k) { return scratch + x_at[k] * fs; };
-  auto g = [&](int k) { return scratch + g_at[k + 1] * fs; };
+  PanelBuffers<T> b(net, L, scratch, kept);
+  const int64_t fs = b.fs;
+  auto x = [&](int k) { return b.x(k); };
+  auto g = [&](int k) { return b.g(k); };
   const int64_t panel = kMlpPanelBlocks * L;  // rows
   for (int64_t p = 0; p < rows; p += panel) {
+    b.select_panel(p / panel);
     const int64_t panel_rows = rows - p < panel ? rows - p : panel;
     for (int64_t r = 0; r < panel_rows; r += L) {
       const int64_t count = panel_rows - r < L ? panel_rows - r : L;
-      rows_to_lanes<Arch, T>(x(0) + r, fs, in + (p + r) * d_in, count, d_in);
-      for (int k = 0; k + 1 < n; ++k)
-        lanes_layer<Arch, T>(x(k + 1) + r, x(k) + r, fs, net.weights[k], net.dims[k], 1,
-                             net.biases[k], net.dims[k], net.dims[k + 1], net.act);
+      if (kept)
+        rows_to_lanes<Arch, T>(x(0) + r, fs, in + (p + r) * d_in, count, d_in);
+      else
+        panel_block_hidden<Arch, T>(net, b, r, in + (p + r) * d_in, count);
       rows_to_lanes<Arch, T>(g(n - 1) + r, fs, grad_out + (p + r) * d_out, count, d_out);
       for (int k = n - 1; k >= 0; --k) {
         // The gradient at layer k's input, sum_j w[j, i] · g[j], taken back through the
