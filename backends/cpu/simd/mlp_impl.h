@@ -44,10 +44,12 @@ void lanes_layer_block(T* out, const T* in, int64_t fs, const T* w, int64_t sj, 
                        const T* bias, const T* act_out, int64_t n_in, int64_t j0) {
   using V = Vec<Arch, T>;
   V acc[J][S];
+  // The bias starts the first chain (one add fewer per output than adding it at the end:
+  // 5% of a 2 → 64 tanh layer, whose two inputs make each sum two multiply-adds).
 #pragma GCC unroll 8
   for (int jj = 0; jj < J; ++jj)
 #pragma GCC unroll 8
-    for (int s = 0; s < S; ++s) acc[jj][s] = V(T(0));
+    for (int s = 0; s < S; ++s) acc[jj][s] = V(s == 0 && bias ? bias[j0 + jj] : T(0));
   int64_t i = 0;
   for (; i + S <= n_in; i += S)
 #pragma GCC unroll 8
@@ -67,9 +69,9 @@ void lanes_layer_block(T* out, const T* in, int64_t fs, const T* w, int64_t sj, 
   // independent instructions side by side rather than a loop of one chain after another.
 #pragma GCC unroll 8
   for (int jj = 0; jj < J; ++jj) {
-    V y = bias ? V(bias[j0 + jj]) : V(T(0));
+    V y = acc[jj][0];
 #pragma GCC unroll 8
-    for (int s = 0; s < S; ++s) y += acc[jj][s];
+    for (int s = 1; s < S; ++s) y += acc[jj][s];
     if constexpr (Backward)
       y = activation_backward<Arch, T, A>(y, V::load_aligned(act_out + (j0 + jj) * fs));
     else
