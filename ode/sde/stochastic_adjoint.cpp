@@ -52,6 +52,7 @@ class StochasticAdjointPass final : public Adjoint {
                  "stochastic_adjoint: the augmented SDE answers only F(t, {y, dW})");
       const Tensor &a = y[1], &w = y.back();
       autograd::EnableGradGuard grad_on;
+      autograd::KeepIntermediatesGuard keep;  // the vector-Jacobian products follow at once
       Tensor z = y[0].detach().requires_grad_();
       State fg = p.f(t, {z});
       Tensor f = fg[0], g = fg[1];
