@@ -145,6 +145,8 @@ const std::vector<Workload>& workloads() {
        [](Device d) { return neural_ode(ode::Backprop{}, d, 1); }},
       {"node_rk4_backprop_b16", "node_rk4_backprop with a batch of 16",
        [](Device d) { return neural_ode(ode::Backprop{}, d, 16); }},
+      {"node_rk4_adjoint_b16", "node_rk4_adjoint with a batch of 16",
+       [](Device d) { return neural_ode(ode::BacksolveAdjoint{}, d, 16); }},
       {"node_rk4_backprop_b64", "node_rk4_backprop with a batch of 64",
        [](Device d) { return neural_ode(ode::Backprop{}, d, 64); }},
   };
