@@ -169,18 +169,18 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
       // Kept for another vector width (or not at all): recompute.
       const bool use_kept = kept.data && kept.is_contiguous() &&
                             kept.shape == kept_shape<Arch>(net.layers, rows);
-      const int64_t stride = total * lanes;  // one chunk's accumulators
-      Scratch<scalar_t> acc(chunks * stride);
+      Scratch<scalar_t> acc(chunks * total);  // one set of sums per chunk
       std::memset(acc.data, 0, acc.bytes);
       parallel_chunks(rows, per, [&](int64_t r0, int64_t r1) {
         Scratch<scalar_t> scratch(simd::mlp_backward_scratch(net.layers, lanes));
         simd::mlp_backward<Arch, scalar_t>(
             net.layers, grad_in.data ? grad_in.ptr<scalar_t>() + r0 * d_in : nullptr,
-            acc.data + (r0 / per) * stride, grad_out.ptr<const scalar_t>() + r0 * d_out,
+            acc.data + (r0 / per) * total, grad_out.ptr<const scalar_t>() + r0 * d_out,
             in.ptr<const scalar_t>() + r0 * d_in, r1 - r0, scratch.data,
             use_kept ? kept_chunk<const scalar_t>(kept, r0 / per) : nullptr);
       });
-      simd::mlp_sum_accumulators<Arch, scalar_t>(sums.data, acc.data, total, chunks, stride);
+      for (int64_t c = 0; c < chunks; ++c)  // in chunk order, whatever thread ran which
+        for (int64_t e = 0; e < total; ++e) sums.data[e] += acc.data[c * total + e];
     });
     // sums holds, layer by layer, the weight gradient and then the bias gradient.
     const scalar_t* p = sums.data;

@@ -19,7 +19,6 @@
   template void mlp_forward<Avx2Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);       \
   template void mlp_backward<Avx2Arch, T>(const MlpLayers<T>&, T*, T*, const T*, const T*,   \
                                         int64_t, T*, const T*);                                     \
-  template void mlp_sum_accumulators<Avx2Arch, T>(T*, const T*, int64_t, int64_t, int64_t);   \
   template double reduce<Avx2Arch, T>(ReduceOp, const T*, int64_t);                                \
   template void reduce_columns<Avx2Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t, int64_t);
 

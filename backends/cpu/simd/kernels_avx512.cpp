@@ -20,7 +20,6 @@
   template void mlp_forward<Avx512Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);       \
   template void mlp_backward<Avx512Arch, T>(const MlpLayers<T>&, T*, T*, const T*, const T*,   \
                                         int64_t, T*, const T*);                                     \
-  template void mlp_sum_accumulators<Avx512Arch, T>(T*, const T*, int64_t, int64_t, int64_t);   \
   template double reduce<Avx512Arch, T>(ReduceOp, const T*, int64_t);                         \
   template void reduce_columns<Avx512Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t,  \
                                               int64_t);

@@ -46,21 +46,15 @@ void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* 
                  T* kept);
 
 // The backward pass over rows of in, given grad_out [rows, dims[count]]: grad_in (null: not
-// wanted) gets the input gradient; `acc` (mlp_accumulator_size(net) vectors of `lanes`
-// elements, per layer the weight gradient [dims[k+1], dims[k]] then the bias gradient) is
-// added to, lane by lane. scratch holds mlp_backward_scratch(net, lanes) elements. The
+// wanted) gets the input gradient; the sums over the rows of the weight and bias gradients
+// are added to `acc` (mlp_accumulator_size(net) elements: per layer the weight gradient
+// [dims[k+1], dims[k]] then the bias gradient). scratch holds mlp_backward_scratch(net,
+// lanes) elements. The
 // hidden values come from `kept` (what mlp_forward kept for these rows) or, when it is null,
 // are recomputed from in.
 template <class Arch, class T>
 void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out, const T* in,
                   int64_t rows, T* scratch, const T* kept);
-
-// out[e] = sum over c < chunks and the lanes of acc[c * chunk_stride + e * lanes + lane], for
-// e < count: the accumulators of mlp_backward, one set per chunk of rows, summed in a fixed
-// order (chunk by chunk, then across the lanes).
-template <class Arch, class T>
-void mlp_sum_accumulators(T* out, const T* acc, int64_t count, int64_t chunks,
-                          int64_t chunk_stride);
 
 // The stride between two features' vectors in a panel: a panel's vectors of one feature,
 // and one more, so that the stride is not a power of two (at 1024 bytes the vectors of 64

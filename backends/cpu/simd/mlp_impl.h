@@ -121,19 +121,39 @@ void lanes_layer(T* out, const T* in, int64_t fs, const T* w, int64_t sj, int64_
   }
 }
 
-// acc_w[j, i] += sum over the panel's vectors of g[j] · in[i] for JB outputs j0.. and IB
-// inputs i0..: JB·IB accumulators in registers, one store each at the end, rather than a
-// load and a store per multiply-add when each block added its share in memory.
+// out[k] = the sum of the lanes of v[k], k < n: L vectors at a time by one xsimd::haddp (a
+// transposed sum, its lane order probed once), a last group of fewer padded with zeros. A
+// fixed order of additions, so the same bits on every run.
+template <class Arch, class T>
+void lane_sums(T* out, const Vec<Arch, T>* v, int n) {
+  using V = Vec<Arch, T>;
+  constexpr int L = static_cast<int>(V::size);
+  const int* lane = HaddpLanes<Arch, T>::get().of;
+  alignas(64) T sums[L];
+  for (int k = 0; k < n; k += L) {
+    const int m = n - k < L ? n - k : L;
+    if (m == L) {
+      xsimd::haddp(v + k).store_aligned(sums);
+    } else {
+      V group[L];
+      for (int q = 0; q < L; ++q) group[q] = q < m ? v[k + q] : V(T(0));
+      xsimd::haddp(group).store_aligned(sums);
+    }
+    for (int q = 0; q < m; ++q) out[k + q] = sums[lane[q]];
+  }
+}
+
+// acc_w[j, i] += sum over the panel of g[j] · in[i] for JB outputs j0.. and IB inputs i0..:
+// JB·IB sums in registers, their lanes summed at the end, rather than a load and a store
+// per multiply-add when each block added its share in memory.
 template <class Arch, class T, int JB, int IB>
 void panel_weight_gradient_block(T* acc_w, const T* g, const T* in, int64_t fs, int64_t width,
                                  int64_t n_in, int64_t j0, int64_t i0) {
   using V = Vec<Arch, T>;
   constexpr int64_t L = V::size;
-  V acc[JB][IB];
-#pragma GCC unroll 4
-  for (int jj = 0; jj < JB; ++jj)
-#pragma GCC unroll 4
-    for (int ii = 0; ii < IB; ++ii) acc[jj][ii] = V(T(0));
+  V acc[JB * IB];
+#pragma GCC unroll 16
+  for (int a = 0; a < JB * IB; ++a) acc[a] = V(T(0));
   for (int64_t l = 0; l < width; l += L) {
     V x[IB];
 #pragma GCC unroll 4
@@ -142,16 +162,13 @@ void panel_weight_gradient_block(T* acc_w, const T* g, const T* in, int64_t fs, 
     for (int jj = 0; jj < JB; ++jj) {
       const V gj = V::load_aligned(g + (j0 + jj) * fs + l);
 #pragma GCC unroll 4
-      for (int ii = 0; ii < IB; ++ii) acc[jj][ii] = xsimd::fma(gj, x[ii], acc[jj][ii]);
+      for (int ii = 0; ii < IB; ++ii) acc[jj * IB + ii] = xsimd::fma(gj, x[ii], acc[jj * IB + ii]);
     }
   }
-#pragma GCC unroll 4
+  T sums[JB * IB];
+  lane_sums<Arch, T>(sums, acc, JB * IB);
   for (int jj = 0; jj < JB; ++jj)
-#pragma GCC unroll 4
-    for (int ii = 0; ii < IB; ++ii) {
-      T* a = acc_w + ((j0 + jj) * n_in + i0 + ii) * L;
-      (V::load_aligned(a) + acc[jj][ii]).store_aligned(a);
-    }
+    for (int ii = 0; ii < IB; ++ii) acc_w[(j0 + jj) * n_in + i0 + ii] += sums[jj * IB + ii];
 }
 
 template <class Arch, class T, int JB>
@@ -165,7 +182,7 @@ void panel_weight_gradient_rows(T* acc_w, const T* g, const T* in, int64_t fs, i
 }
 
 // A layer's weight and bias gradients over the first `width` elements of a panel:
-// acc_w[j, i] += g[j] · in[i] and acc_b[j] += g[j], lane by lane, summed over the vectors.
+// acc_w[j, i] += sum of g[j] · in[i] and acc_b[j] += sum of g[j] over the panel's rows.
 template <class Arch, class T>
 void panel_gradients(T* acc_w, T* acc_b, const T* g, const T* in, int64_t fs, int64_t width,
                      int64_t n_in, int64_t n_out) {
@@ -175,10 +192,16 @@ void panel_gradients(T* acc_w, T* acc_b, const T* g, const T* in, int64_t fs, in
   for (; j + 4 <= n_out; j += 4)
     panel_weight_gradient_rows<Arch, T, 4>(acc_w, g, in, fs, width, n_in, j);
   for (; j < n_out; ++j) panel_weight_gradient_rows<Arch, T, 1>(acc_w, g, in, fs, width, n_in, j);
-  for (j = 0; j < n_out; ++j) {
-    V sum = V::load_aligned(acc_b + j * L);
-    for (int64_t l = 0; l < width; l += L) sum += V::load_aligned(g + j * fs + l);
-    sum.store_aligned(acc_b + j * L);
+  for (j = 0; j < n_out; j += L) {  // L outputs' sums at a time
+    const int m = static_cast<int>(n_out - j < L ? n_out - j : L);
+    V sum[L];
+    T sums[L];
+    for (int q = 0; q < m; ++q) {
+      sum[q] = V(T(0));
+      for (int64_t l = 0; l < width; l += L) sum[q] += V::load_aligned(g + (j + q) * fs + l);
+    }
+    lane_sums<Arch, T>(sums, sum, m);
+    for (int q = 0; q < m; ++q) acc_b[j + q] += sums[q];
   }
 }
 
@@ -216,8 +239,8 @@ struct PanelBuffers {
 // Block r of a panel (its rows at in) forward through the hidden layers: x(0) from the rows,
 // x(k + 1) = layer k of x(k) for every layer but the last.
 template <class Arch, class T>
-void panel_block_hidden(const MlpLayers<T>& net, const PanelBuffers<T>& b, int64_t r,
-                        const T* in, int64_t count) {
+void panel_block_hidden(const MlpLayers<T>& net, const PanelBuffers<T>& b, int64_t r, const T* in,
+                        int64_t count) {
   rows_to_lanes<Arch, T>(b.x(0) + r, b.fs, in, count, net.dims[0]);
   for (int k = 0; k + 1 < net.count; ++k)
     lanes_layer<Arch, T>(b.x(k + 1) + r, b.x(k) + r, b.fs, net.weights[k], net.dims[k], 1,
@@ -250,12 +273,11 @@ void mlp_forward_keeping(const MlpLayers<T>& net, T* out, const T* in, int64_t r
 }  // namespace
 
 template <class Arch, class T>
-void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch,
-                 T* kept) {
+void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* scratch, T* kept) {
   if (kept && net.count > 1) return mlp_forward_keeping<Arch, T>(net, out, in, rows, scratch, kept);
   constexpr int64_t L = Vec<Arch, T>::size;
   const int64_t d_in = net.dims[0], d_out = net.dims[net.count];
-  T* a = scratch;                          // a layer's input
+  T* a = scratch;                        // a layer's input
   T* b = scratch + mlp_widest(net) * L;  // its output
   for (int64_t r = 0; r < rows; r += L) {
     const int64_t count = rows - r < L ? rows - r : L;
@@ -311,33 +333,10 @@ void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out
     T* acc_layer = acc;
     for (int k = 0; k < n; ++k) {
       const int64_t k_in = net.dims[k], k_out = net.dims[k + 1];
-      panel_gradients<Arch, T>(acc_layer, acc_layer + k_out * k_in * L, g(k), x(k), fs, width, k_in,
+      panel_gradients<Arch, T>(acc_layer, acc_layer + k_out * k_in, g(k), x(k), fs, width, k_in,
                                k_out);
-      acc_layer += k_out * (k_in + 1) * L;
+      acc_layer += k_out * (k_in + 1);
     }
-  }
-}
-
-template <class Arch, class T>
-void mlp_sum_accumulators(T* out, const T* acc, int64_t count, int64_t chunks,
-                          int64_t chunk_stride) {
-  using V = Vec<Arch, T>;
-  constexpr int64_t L = V::size;
-  // L elements at a time: each one's chunks added lane by lane, then the L vectors' lanes
-  // summed by one xsimd::haddp (a transposed sum), whose lane order is probed once.
-  const int* lane = HaddpLanes<Arch, T>::get().of;
-  for (int64_t e = 0; e < count; e += L) {
-    const int64_t m = count - e < L ? count - e : L;
-    V sums[L];
-    for (int64_t k = 0; k < L; ++k) {
-      sums[k] = V(T(0));
-      if (k < m)
-        for (int64_t c = 0; c < chunks; ++c)
-          sums[k] += V::load_aligned(acc + c * chunk_stride + (e + k) * L);
-    }
-    alignas(64) T totals[L];
-    xsimd::haddp(sums).store_aligned(totals);
-    for (int64_t k = 0; k < m; ++k) out[e + k] = totals[lane[k]];
   }
 }
 
