@@ -94,7 +94,9 @@ TensorList solve_with_adjoint(const Problem& p, std::shared_ptr<Adjoint> adjoint
 TensorList stack_states(const std::vector<State>& states);
 
 // f(t, z) and vᵀ·∂f/∂(z, params) at one point, for adjoint equations. Grad mode is turned on
-// inside. The results are detached; missing gradients are zeros.
+// inside, and autograd::KeepIntermediatesGuard: f's ops may keep what their backward pass
+// would recompute, since it runs at once. The results are detached; missing gradients are
+// zeros.
 struct FieldVjp {
   State f;
   State z;            // vᵀ ∂f/∂z
