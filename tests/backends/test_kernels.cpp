@@ -339,23 +339,44 @@ TEST_CASE("fused kernels: linear_combination, axpby and bias_activation match th
 
 namespace {
 
+// A perceptron with random weights (and biases where has_bias says) on `rows` random rows,
+// and a random mix for the loss sum(out · mix).
+struct RandomPerceptron {
+  Tensor x, mix;
+  TensorList weights, biases;
+};
+
+RandomPerceptron random_perceptron(const Dims& dims, const std::vector<bool>& has_bias,
+                                   DType dtype, int64_t rows) {
+  manual_seed(rows);
+  auto opts = TensorOptions{.dtype = dtype, .requires_grad = true};
+  RandomPerceptron p;
+  p.x = randn({rows, dims[0]}, opts);
+  for (int k = 0; k + 1 < dims.size(); ++k) {
+    p.weights.push_back(randn({dims[k + 1], dims[k]}, opts) * 0.5);
+    p.biases.push_back(has_bias[k] ? randn({dims[k + 1]}, opts) : Tensor());
+  }
+  p.mix = randn({rows, dims.back()}, {.dtype = dtype});
+  return p;
+}
+
 // A perceptron's output and its gradients with respect to x and every parameter, for
-// loss = sum(out · weights_of_loss): through the fused op or through a chain of layers.
-TensorList perceptron_and_grads(bool fused, const Tensor& x, const TensorList& weights,
-                                const TensorList& biases, Activation act, const Tensor& mix) {
+// loss = sum(out · mix): through the fused op or through a chain of layers.
+TensorList perceptron_and_grads(bool fused, const RandomPerceptron& p, Activation act) {
   Tensor out;
   if (fused) {
-    out = mlp(x, weights, biases, act);
+    out = mlp(p.x, p.weights, p.biases, act);
   } else {
-    out = x;
-    for (size_t k = 0; k < weights.size(); ++k)
-      out = linear(out, weights[k], biases[k], k + 1 < weights.size() ? act : Activation::None);
+    out = p.x;
+    for (size_t k = 0; k < p.weights.size(); ++k)
+      out = linear(out, p.weights[k], p.biases[k],
+                   k + 1 < p.weights.size() ? act : Activation::None);
   }
-  TensorList wrt = {x};
-  wrt.insert(wrt.end(), weights.begin(), weights.end());
-  for (const Tensor& b : biases)
+  TensorList wrt = {p.x};
+  wrt.insert(wrt.end(), p.weights.begin(), p.weights.end());
+  for (const Tensor& b : p.biases)
     if (b.defined()) wrt.push_back(b);
-  TensorList result = autograd::grad({(out * mix).sum()}, wrt);
+  TensorList result = autograd::grad({(out * p.mix).sum()}, wrt);
   result.insert(result.begin(), out.detach());
   return result;
 }
@@ -380,17 +401,9 @@ TEST_CASE("mlp: the fused row-lane kernels match a chain of linear layers, forwa
           for (int64_t rows : {1, 17, 300, 5001}) {
             INFO("[" << dtype << "] dims " << net.dims << ", activation " << static_cast<int>(act)
                      << ", rows " << rows);
-            manual_seed(rows);
-            auto opts = TensorOptions{.dtype = dtype, .requires_grad = true};
-            Tensor x = randn({rows, net.dims[0]}, opts);
-            TensorList weights, biases;
-            for (int k = 0; k + 1 < net.dims.size(); ++k) {
-              weights.push_back(randn({net.dims[k + 1], net.dims[k]}, opts) * 0.5);
-              biases.push_back(net.has_bias[k] ? randn({net.dims[k + 1]}, opts) : Tensor());
-            }
-            Tensor mix = randn({rows, net.dims.back()}, {.dtype = dtype});
-            TensorList fused = perceptron_and_grads(true, x, weights, biases, act, mix);
-            TensorList chain = perceptron_and_grads(false, x, weights, biases, act, mix);
+            const RandomPerceptron p = random_perceptron(net.dims, net.has_bias, dtype, rows);
+            TensorList fused = perceptron_and_grads(true, p, act);
+            TensorList chain = perceptron_and_grads(false, p, act);
             REQUIRE(fused.size() == chain.size());
             // Sums over up to 5001 rows in another order: float32 keeps ~5 digits of them.
             const double tol = dtype == DType::Float32 ? 2e-4 : 1e-11;
@@ -422,21 +435,12 @@ TEST_CASE("mlp: kept hidden values give the same bits as recomputing them") {
       for (const Net& net : nets)
         for (int64_t rows : {1, 17, 300, 5001}) {
           INFO("[" << dtype << "] dims " << net.dims << ", rows " << rows);
-          manual_seed(rows);
-          auto opts = TensorOptions{.dtype = dtype, .requires_grad = true};
-          Tensor x = randn({rows, net.dims[0]}, opts);
-          TensorList weights, biases;
-          for (int k = 0; k + 1 < net.dims.size(); ++k) {
-            weights.push_back(randn({net.dims[k + 1], net.dims[k]}, opts) * 0.5);
-            biases.push_back(net.has_bias[k] ? randn({net.dims[k + 1]}, opts) : Tensor());
-          }
-          Tensor mix = randn({rows, net.dims.back()}, {.dtype = dtype});
-          TensorList recomputed =
-              perceptron_and_grads(true, x, weights, biases, Activation::Tanh, mix);
+          const RandomPerceptron p = random_perceptron(net.dims, net.has_bias, dtype, rows);
+          TensorList recomputed = perceptron_and_grads(true, p, Activation::Tanh);
           TensorList kept;
           {
             autograd::KeepIntermediatesGuard keep;
-            kept = perceptron_and_grads(true, x, weights, biases, Activation::Tanh, mix);
+            kept = perceptron_and_grads(true, p, Activation::Tanh);
           }
           REQUIRE(kept.size() == recomputed.size());
           for (size_t i = 0; i < kept.size(); ++i) {
@@ -448,7 +452,7 @@ TEST_CASE("mlp: kept hidden values give the same bits as recomputing them") {
           Tensor hidden;
           {
             autograd::NoGradGuard no_grad;
-            dispatch::mlp(x, weights, biases, Activation::Tanh, &hidden);
+            dispatch::mlp(p.x, p.weights, p.biases, Activation::Tanh, &hidden);
           }
           CHECK(hidden.defined() == net.keeps);
           if (hidden.defined()) {
