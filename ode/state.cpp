@@ -17,9 +17,11 @@ State axpy(const State& y, double a, const State& x) {
 State combine(const State& base, double h, const std::vector<double>& coefficients,
               const std::vector<State>& terms) {
   State out = base;
+  TensorList parts;  // one list for every component (an adjoint's state has several)
+  std::vector<double> weights;
   for (size_t i = 0; i < out.size(); ++i) {
-    TensorList parts = {base[i]};
-    std::vector<double> weights = {1.0};
+    parts.assign(1, base[i]);
+    weights.assign(1, 1.0);
     for (size_t j = 0; j < coefficients.size(); ++j) {
       if (coefficients[j] == 0.0) continue;
       parts.push_back(terms[j][i]);

@@ -276,6 +276,8 @@ bool mlp_operands(const Tensor& x, const TensorList& weights, const TensorList& 
   auto fits = [&](const Tensor& t) {
     return t.dtype() == x.dtype() && t.device() == x.device() && t.is_contiguous();
   };
+  ops.weights.reserve(weights.size());  // (one allocation each, not one per push_back)
+  ops.biases.reserve(weights.size());
   for (size_t k = 0; k < weights.size(); ++k) {
     if (!fits(weights[k]) || (biases[k].defined() && !fits(biases[k]))) return false;
     ops.weights.push_back(kernel_arg(weights[k]));
@@ -315,7 +317,9 @@ TensorList mlp_backward(const Tensor& grad, const Tensor& x, const TensorList& w
   if (grad.dtype() != x.dtype() || !mlp_operands(x, weights, biases, act, ops)) return {};
   Tensor in = contiguous_copy(x), g = contiguous_copy(grad);
   TensorList grads = {want_x ? empty(x.shape(), x.dtype(), x.device()) : Tensor()};
+  grads.reserve(1 + 2 * weights.size());
   std::vector<KernelTensor> grad_weights, grad_biases(weights.size());
+  grad_weights.reserve(weights.size());
   for (const Tensor& w : weights) {
     grads.push_back(empty(w.shape(), w.dtype(), w.device()));
     grad_weights.push_back(kernel_arg(grads.back()));

@@ -22,6 +22,8 @@ Tensor MLP::operator()(const Tensor& x) const {
   CTDL_CHECK(x.dim() >= 1 && x.shape().back() == in, "MLP: expected input [..., ", in, "], got ",
              x.shape());
   TensorList weights, biases;
+  weights.reserve(layers.size());
+  biases.reserve(layers.size());
   for (const Linear& layer : layers) {
     weights.push_back(layer.weight);
     biases.push_back(layer.bias);

@@ -153,7 +153,10 @@ Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& given_b
   const int64_t d_in = x.shape().back(), d_out = weights.back().shape()[0];
   Dims out_shape = x.shape();
   out_shape[out_shape.size() - 1] = d_out;
-  TensorList inputs = {x};
+  // (Lists reserved whole: a neural ODE calls this hundreds of times per solve.)
+  TensorList inputs;
+  inputs.reserve(1 + 2 * weights.size());
+  inputs.push_back(x);
   inputs.insert(inputs.end(), weights.begin(), weights.end());
   for (const Tensor& b : biases)
     if (b.defined()) inputs.push_back(b);
@@ -168,7 +171,9 @@ Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& given_b
     y = y.reshape(out_shape);
   }
   if (!recording) return y;
-  TensorList saved = {x};
+  TensorList saved;
+  saved.reserve(2 + 2 * weights.size());
+  saved.push_back(x);
   saved.insert(saved.end(), weights.begin(), weights.end());
   saved.insert(saved.end(), biases.begin(), biases.end());
   saved.push_back(kept);
@@ -182,6 +187,8 @@ Tensor mlp(const Tensor& x, const TensorList& weights, const TensorList& given_b
       [act, layers = weights.size(), d_in, d_out](const Tensor& g, const autograd::Saved& s) {
         const Tensor& x = s[0];
         TensorList weights, biases;
+        weights.reserve(layers);
+        biases.reserve(layers);
         for (size_t k = 0; k < layers; ++k) {
           weights.push_back(s[1 + k]);
           biases.push_back(s[1 + layers + k]);
