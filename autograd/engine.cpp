@@ -1,8 +1,8 @@
 #include "ctdl/autograd/engine.h"
 
 #include <algorithm>
-#include <unordered_map>
-#include <unordered_set>
+#include <cstdint>
+#include <vector>
 
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/autograd/node.h"
@@ -22,23 +22,65 @@ Tensor sum_to_shape(const Tensor& grad, const Dims& shape) {
   return summed.reshape(shape);
 }
 
-// Nodes reachable from the roots, each listed before every node it sends gradients to.
-std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
+// Node → number, in one array with open addressing. A backward pass looks nodes up a few
+// times per edge; std::unordered_set and unordered_map allocated a heap node per entry,
+// which an adjoint's thousands of small vector-Jacobian products per solve paid for.
+class NodeIndex {
+ public:
+  // Adds `node`, numbered `value`, unless it is there; says whether it was added.
+  bool insert(const Node* node, int64_t value) {
+    if (2 * (count_ + 1) > slots_.size()) grow();
+    Slot& s = slot(node);
+    if (s.node) return false;
+    s = {node, value};
+    ++count_;
+    return true;
+  }
+  void set(const Node* node, int64_t value) { slot(node).value = value; }  // (present)
+  // The number of `node`, or -1 when it is absent.
+  int64_t at(const Node* node) const {
+    const Slot& s = const_cast<NodeIndex*>(this)->slot(node);
+    return s.node ? s.value : -1;
+  }
+
+ private:
+  struct Slot {
+    const Node* node = nullptr;
+    int64_t value = -1;
+  };
+  Slot& slot(const Node* node) {
+    // Fibonacci hashing: the top bits of the address times 2^64/φ.
+    size_t i = (reinterpret_cast<uintptr_t>(node) * 0x9E3779B97F4A7C15ull) >> (64 - bits_);
+    const size_t mask = slots_.size() - 1;
+    while (slots_[i].node && slots_[i].node != node) i = (i + 1) & mask;
+    return slots_[i];
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    bits_ = old.empty() ? 6 : bits_ + 1;
+    slots_.assign(size_t{1} << bits_, Slot{});
+    for (const Slot& s : old)
+      if (s.node) slot(s.node) = s;
+  }
+
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+  int bits_ = 0;
+};
+
+// Nodes reachable from the roots, each listed before every node it sends gradients to;
+// `index` gets each one's position in the list.
+std::vector<Node*> topological_order(const std::vector<Node*>& roots, NodeIndex& index) {
   std::vector<Node*> postorder;
-  std::unordered_set<Node*> visited;
-  // Room for a small graph (an adjoint's vector-Jacobian products are a few nodes, thousands
-  // of times per solve: reserving 1024 buckets each time cost them 10%); a solve's graph of
-  // thousands of nodes rehashes a few times.
-  visited.reserve(64);
   std::vector<std::pair<Node*, size_t>> stack;  // node, next edge to visit
   for (Node* root : roots) {
-    if (!visited.insert(root).second) continue;
+    if (!index.insert(root, -1)) continue;
     stack.push_back({root, 0});
     while (!stack.empty()) {
       auto& [node, next] = stack.back();
       if (next < node->next_edges.size()) {
         Node* child = node->next_edges[next++].node.get();
-        if (child && visited.insert(child).second) stack.push_back({child, 0});
+        if (child && index.insert(child, -1)) stack.push_back({child, 0});
       } else {
         postorder.push_back(node);
         stack.pop_back();
@@ -46,6 +88,7 @@ std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
     }
   }
   std::reverse(postorder.begin(), postorder.end());
+  for (size_t p = 0; p < postorder.size(); ++p) index.set(postorder[p], static_cast<int64_t>(p));
   return postorder;
 }
 
@@ -61,25 +104,30 @@ TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
                         const std::vector<Target>& targets, bool retain_graph, bool create_graph) {
   std::vector<Node*> root_nodes;
   for (const Edge& e : roots) root_nodes.push_back(e.node.get());
-  std::vector<Node*> order = topological_order(root_nodes);
+  NodeIndex index;
+  std::vector<Node*> order = topological_order(root_nodes, index);
+  auto position = [&](const Node* node) { return static_cast<size_t>(index.at(node)); };
 
+  // needed[p]: order[p] lies on a path to a target (capture only).
   const bool capture = !targets.empty();
-  std::unordered_set<Node*> needed;
+  std::vector<char> needed;
   if (capture) {
-    std::unordered_set<Node*> target_nodes;
-    for (const Target& t : targets) target_nodes.insert(t.node);
-    for (auto it = order.rbegin(); it != order.rend(); ++it) {
-      Node* n = *it;
-      bool need = target_nodes.count(n) > 0;
-      for (const Edge& e : n->next_edges) need = need || (e.node && needed.count(e.node.get()));
-      if (need) needed.insert(n);
+    std::vector<char> is_target(order.size(), 0);
+    for (const Target& t : targets)
+      if (int64_t p = index.at(t.node); p >= 0) is_target[p] = 1;
+    needed.assign(order.size(), 0);
+    for (size_t p = order.size(); p-- > 0;) {
+      bool need = is_target[p];
+      for (const Edge& e : order[p]->next_edges)
+        need = need || (e.node && needed[position(e.node.get())]);
+      needed[p] = need;
     }
   }
 
-  std::unordered_map<Node*, TensorList> buffers;
-  buffers.reserve(order.size());
+  // buffers[p]: the gradients that reached order[p] so far (empty: none yet).
+  std::vector<TensorList> buffers(order.size());
   auto accumulate = [&](Node* node, uint32_t slot, Tensor g) {
-    TensorList& buffer = buffers[node];
+    TensorList& buffer = buffers[position(node)];
     if (buffer.empty()) buffer.resize(node->num_outputs());
     Tensor& current = buffer[slot];
     current = current.defined() ? current + g : std::move(g);
@@ -89,12 +137,12 @@ TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
 
   TensorList captured(targets.size());
   GradModeGuard mode(create_graph);
-  for (Node* node : order) {
-    if (capture && !needed.count(node)) continue;
-    auto found = buffers.find(node);
-    if (found == buffers.end()) continue;  // no gradient reached this node
-    TensorList grads = std::move(found->second);
-    buffers.erase(found);
+  for (size_t p = 0; p < order.size(); ++p) {
+    Node* node = order[p];
+    if (capture && !needed[p]) continue;
+    if (buffers[p].empty()) continue;  // no gradient reached this node
+    TensorList grads = std::move(buffers[p]);
+    buffers[p] = TensorList();
 
     for (auto& [slot, hook] : node->pre_hooks) {
       if (!grads[slot].defined()) continue;
@@ -107,7 +155,8 @@ TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
       // Run the node only if some target lies beyond it (never AccumulateGrad: grad()
       // leaves .grad() alone).
       bool feeds_target = false;
-      for (const Edge& e : node->next_edges) feeds_target = feeds_target || (e.node && needed.count(e.node.get()));
+      for (const Edge& e : node->next_edges)
+        feeds_target = feeds_target || (e.node && needed[position(e.node.get())]);
       if (!feeds_target) continue;
     }
 
@@ -174,8 +223,8 @@ void backward(const TensorList& outputs, const TensorList& grad_outputs, bool re
   run_backward(roots, std::move(seeds), {}, retain_graph || create_graph, create_graph);
 }
 
-TensorList grad(const TensorList& outputs, const TensorList& inputs,
-                const TensorList& grad_outputs, GradOptions options) {
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
+                GradOptions options) {
   std::vector<Edge> roots = root_edges(outputs, "grad");
   TensorList seeds = seed_gradients(outputs, grad_outputs, "grad");
   std::vector<Target> targets;
