@@ -144,7 +144,8 @@ TEST_CASE("float32 tanh is within 6 ulp of tanh, odd, and exactly ±1 beyond ±9
     INFO("largest error " << worst << " ulp");
     CHECK(worst <= 6.0);
     std::vector<float> edge =
-        tanh(tensor(std::vector<float>{9.5f, -9.5f, 1e30f, std::nanf(""), inf, -inf, -std::nanf("")},
+        tanh(tensor(std::vector<float>{9.5f, -9.5f, 1e30f, std::nanf(""), inf, -inf,
+                                       -std::nanf("")},
                     {7}))
             .to_vector<float>();
     CHECK(edge[0] == 1.0f);

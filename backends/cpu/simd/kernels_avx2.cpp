@@ -16,9 +16,9 @@
                                              int64_t);                                             \
   template void bias_activation_rows<Avx2Arch, T>(Activation, T*, const T*, const T*, int64_t, \
                                                     int64_t);  \
-  template void mlp_forward<Avx2Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);       \
+  template void mlp_forward<Avx2Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);      \
   template void mlp_backward<Avx2Arch, T>(const MlpLayers<T>&, T*, T*, const T*, const T*,   \
-                                        int64_t, T*, const T*);                                     \
+                                        int64_t, T*, const T*);                                    \
   template double reduce<Avx2Arch, T>(ReduceOp, const T*, int64_t);                                \
   template void reduce_columns<Avx2Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t, int64_t);
 

@@ -17,9 +17,9 @@
                                                int64_t);                                      \
   template void bias_activation_rows<Avx512Arch, T>(Activation, T*, const T*, const T*, int64_t, \
                                                     int64_t);  \
-  template void mlp_forward<Avx512Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);       \
+  template void mlp_forward<Avx512Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);    \
   template void mlp_backward<Avx512Arch, T>(const MlpLayers<T>&, T*, T*, const T*, const T*,   \
-                                        int64_t, T*, const T*);                                     \
+                                        int64_t, T*, const T*);                                    \
   template double reduce<Avx512Arch, T>(ReduceOp, const T*, int64_t);                         \
   template void reduce_columns<Avx512Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t,  \
                                               int64_t);

@@ -16,9 +16,9 @@
                                              int64_t);                                             \
   template void bias_activation_rows<Sse2Arch, T>(Activation, T*, const T*, const T*, int64_t, \
                                                     int64_t);  \
-  template void mlp_forward<Sse2Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);       \
+  template void mlp_forward<Sse2Arch, T>(const MlpLayers<T>&, T*, const T*, int64_t, T*, T*);      \
   template void mlp_backward<Sse2Arch, T>(const MlpLayers<T>&, T*, T*, const T*, const T*,   \
-                                        int64_t, T*, const T*);                                     \
+                                        int64_t, T*, const T*);                                    \
   template double reduce<Sse2Arch, T>(ReduceOp, const T*, int64_t);                                \
   template void reduce_columns<Sse2Arch, T>(ReduceOp, double*, const T*, int64_t, int64_t, int64_t);
 
