@@ -59,16 +59,19 @@ class StochasticAdjointPass final : public Adjoint {
       if (type == SdeType::Ito && noise != Noise::Additive) f = f - ito_correction(noise, g, z);
       TensorList inputs = {z};
       inputs.insert(inputs.end(), p.params.begin(), p.params.end());
+      // The products with -a are the right-hand sides as they are (linear in the seed; the
+      // negation is exact): one negation instead of one per parameter and product.
+      const Tensor minus_a = -a;
       auto vjp = [&](const Tensor& out, const Tensor& cotangent, bool retain) {
         TensorList r(inputs.size());
         if (out.requires_grad())
           r = autograd::grad({out}, inputs, {cotangent},
                              {.retain_graph = retain, .allow_unused = true});
-        for (size_t i = 0; i < r.size(); ++i) r[i] = r[i].defined() ? -r[i] : zeros_like(inputs[i]);
+        for (size_t i = 0; i < r.size(); ++i) r[i] = r[i].defined() ? r[i] : zeros_like(inputs[i]);
         return r;
       };
-      TensorList df = vjp(f, a, true);
-      TensorList dg = vjp(g, noise_cotangent(noise, a, w, g.shape()), false);
+      TensorList df = vjp(f, minus_a, true);
+      TensorList dg = vjp(g, noise_cotangent(noise, minus_a, w, g.shape()), false);
       State out = {f.detach()};
       out.insert(out.end(), df.begin(), df.end());
       out.push_back(noise_product(noise, g.detach(), w));
