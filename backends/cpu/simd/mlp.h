@@ -49,9 +49,8 @@ void mlp_forward(const MlpLayers<T>& net, T* out, const T* in, int64_t rows, T* 
 // wanted) gets the input gradient; the sums over the rows of the weight and bias gradients
 // are added to `acc` (mlp_accumulator_size(net) elements: per layer the weight gradient
 // [dims[k+1], dims[k]] then the bias gradient). scratch holds mlp_backward_scratch(net,
-// lanes) elements. The
-// hidden values come from `kept` (what mlp_forward kept for these rows) or, when it is null,
-// are recomputed from in.
+// lanes) elements. The hidden values come from `kept` (what mlp_forward kept for these rows)
+// or, when it is null, are recomputed from in.
 template <class Arch, class T>
 void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out, const T* in,
                   int64_t rows, T* scratch, const T* kept);
@@ -62,7 +61,9 @@ void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out
 // pass about 10% faster).
 inline int64_t mlp_panel_stride(int64_t lanes) { return (kMlpPanelBlocks + 1) * lanes; }
 
-// The features of every hidden layer (each layer's output but the last's).
+// The features of every hidden layer (each layer's output but the last's). mlp_forward keeps,
+// for every panel of rows (kMlpPanelBlocks · lanes rows, the last one maybe short), this
+// many vectors at a stride of mlp_panel_stride(lanes).
 template <class T>
 int64_t mlp_hidden_features(const MlpLayers<T>& net) {
   int64_t n = 0;
@@ -86,8 +87,6 @@ int64_t mlp_forward_scratch(const MlpLayers<T>& net, int64_t lanes) {
   const int64_t keeping = (net.dims[0] + net.dims[net.count]) * mlp_panel_stride(lanes);
   return blocks > keeping ? blocks : keeping;
 }
-// mlp_forward keeps, for every panel of rows (kMlpPanelBlocks · lanes rows, the last one
-// maybe short), mlp_hidden_features(net) vectors at a stride of mlp_panel_stride(lanes).
 template <class T>
 int64_t mlp_backward_scratch(const MlpLayers<T>& net, int64_t lanes) {
   // Per panel: every layer's input and the gradient at every layer's input and output.

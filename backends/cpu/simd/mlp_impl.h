@@ -211,7 +211,8 @@ void panel_gradients(T* acc_w, T* acc_b, const T* g, const T* in, int64_t fs, in
 template <class T>
 struct PanelBuffers {
   PanelBuffers(const MlpLayers<T>& net, int64_t lanes, T* scratch_, const T* kept_)
-      : n(net.count), fs(mlp_panel_stride(lanes)), scratch(scratch_), kept(kept_) {
+      : fs(mlp_panel_stride(lanes)), scratch(scratch_), kept(kept_) {
+    const int n = net.count;
     int64_t end = 0;
     for (int k = 0; k < n; ++k) x_at[k] = end, end += net.dims[k];
     g_at[0] = end, end += net.dims[0];
@@ -228,7 +229,6 @@ struct PanelBuffers {
   }
   T* g(int k) const { return scratch + g_at[k + 1] * fs; }
 
-  int n;
   int64_t fs, kept_per_panel = 0;
   T* scratch;
   const T* kept;
@@ -304,8 +304,6 @@ void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out
   const int64_t d_in = net.dims[0], d_out = net.dims[n];
   PanelBuffers<T> b(net, L, scratch, kept);
   const int64_t fs = b.fs;
-  auto x = [&](int k) { return b.x(k); };
-  auto g = [&](int k) { return b.g(k); };
   const int64_t panel = kMlpPanelBlocks * L;  // rows
   for (int64_t p = 0; p < rows; p += panel) {
     b.select_panel(p / panel);
@@ -313,19 +311,19 @@ void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out
     for (int64_t r = 0; r < panel_rows; r += L) {
       const int64_t count = panel_rows - r < L ? panel_rows - r : L;
       if (kept)
-        rows_to_lanes<Arch, T>(x(0) + r, fs, in + (p + r) * d_in, count, d_in);
+        rows_to_lanes<Arch, T>(b.x(0) + r, fs, in + (p + r) * d_in, count, d_in);
       else
         panel_block_hidden<Arch, T>(net, b, r, in + (p + r) * d_in, count);
-      rows_to_lanes<Arch, T>(g(n - 1) + r, fs, grad_out + (p + r) * d_out, count, d_out);
+      rows_to_lanes<Arch, T>(b.g(n - 1) + r, fs, grad_out + (p + r) * d_out, count, d_out);
       for (int k = n - 1; k >= 0; --k) {
         // The gradient at layer k's input, sum_j w[j, i] · g[j], taken back through the
         // activation of layer k - 1 (whose output is x(k)) in the same pass.
         if (k == 0 && !grad_in) break;
-        lanes_layer<Arch, T>(g(k - 1) + r, g(k) + r, fs, net.weights[k], 1, net.dims[k], nullptr,
-                             net.dims[k + 1], net.dims[k], k > 0 ? net.act : Activation::None,
-                             k > 0 ? x(k) + r : nullptr);
+        lanes_layer<Arch, T>(b.g(k - 1) + r, b.g(k) + r, fs, net.weights[k], 1, net.dims[k],
+                             nullptr, net.dims[k + 1], net.dims[k],
+                             k > 0 ? net.act : Activation::None, k > 0 ? b.x(k) + r : nullptr);
       }
-      if (grad_in) lanes_to_rows<Arch, T>(grad_in + (p + r) * d_in, g(-1) + r, fs, count, d_in);
+      if (grad_in) lanes_to_rows<Arch, T>(grad_in + (p + r) * d_in, b.g(-1) + r, fs, count, d_in);
     }
     // Up to the panel's last block; that block's lanes past the rows hold zero gradients
     // (rows_to_lanes pads the gradient with 0) and add nothing.
@@ -333,7 +331,7 @@ void mlp_backward(const MlpLayers<T>& net, T* grad_in, T* acc, const T* grad_out
     T* acc_layer = acc;
     for (int k = 0; k < n; ++k) {
       const int64_t k_in = net.dims[k], k_out = net.dims[k + 1];
-      panel_gradients<Arch, T>(acc_layer, acc_layer + k_out * k_in, g(k), x(k), fs, width, k_in,
+      panel_gradients<Arch, T>(acc_layer, acc_layer + k_out * k_in, b.g(k), b.x(k), fs, width, k_in,
                                k_out);
       acc_layer += k_out * (k_in + 1);
     }
