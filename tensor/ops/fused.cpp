@@ -9,11 +9,21 @@ namespace ctdl {
 Tensor linear_combination(const TensorList& terms, const std::vector<double>& coeffs) {
   Tensor y = dispatch::linear_combination(terms, coeffs);
   if (!autograd::needs_grad_list(terms)) return y;
-  // d/dterm_k = coeff_k · g; the engine sums it back to term k's (broadcast) shape.
+  // d/dterm_k = coeff_k · g; the engine sums it back to term k's (broadcast) shape. Each
+  // distinct coefficient scales g once, as a one-term combination (no scalar tensor to
+  // build): RK4's last stage, z + h/6·k1 + h/3·k2 + h/3·k3 + h/6·k4, takes two products.
   return autograd::record("linear_combination", y, terms, {}, autograd::SaveOutput::No,
                           [coeffs](const Tensor& g, const autograd::Saved&) {
-                            TensorList grads;
-                            for (double c : coeffs) grads.push_back(c == 1.0 ? g : g * c);
+                            TensorList grads(coeffs.size());
+                            for (size_t k = 0; k < coeffs.size(); ++k) {
+                              if (coeffs[k] == 1.0) {
+                                grads[k] = g;
+                                continue;
+                              }
+                              size_t same = 0;
+                              while (same < k && coeffs[same] != coeffs[k]) ++same;
+                              grads[k] = same < k ? grads[same] : linear_combination({g}, {coeffs[k]});
+                            }
                             return grads;
                           });
 }
