@@ -6,6 +6,7 @@
 
 #include "ctdl/autograd/grad_mode.h"
 #include "ctdl/autograd/node.h"
+#include "ctdl/tensor/dispatch.h"
 #include "ctdl/tensor/ops.h"
 
 namespace ctdl::autograd {
@@ -97,6 +98,14 @@ struct Target {
   uint32_t input_nr;
 };
 
+// No other handle, view or graph shares t's memory, so writing it changes nothing else; and
+// t is contiguous: a broadcast gradient (sum's backward expands a single value, stride 0)
+// holds one element per many positions and cannot take a sum in place.
+bool held_alone(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 &&
+         !t.impl()->grad_fn && t.is_contiguous();
+}
+
 // Runs the backward pass from the roots. With `targets`, nothing is accumulated into .grad:
 // the gradients arriving at the targets are returned instead and only the nodes on a path
 // to a target run.
@@ -126,11 +135,21 @@ TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
 
   // buffers[p]: the gradients that reached order[p] so far (empty: none yet).
   std::vector<TensorList> buffers(order.size());
+  // A sum the buffer alone holds is added to in place: a parameter used at every step of a
+  // solve gathers hundreds of gradients, and a new tensor for each partial sum was a fifth
+  // of the heap allocations of a neural ODE's backward pass. (With create_graph the sums
+  // are recorded, so they stay out of place.)
   auto accumulate = [&](Node* node, uint32_t slot, Tensor g) {
     TensorList& buffer = buffers[position(node)];
     if (buffer.empty()) buffer.resize(node->num_outputs());
     Tensor& current = buffer[slot];
-    current = current.defined() ? current + g : std::move(g);
+    if (!current.defined()) {
+      current = std::move(g);
+      return;
+    }
+    if (!create_graph && held_alone(current) && dispatch::binary_into(BinaryOp::Add, current, g))
+      return;
+    current = current + g;
   };
   for (size_t i = 0; i < roots.size(); ++i)
     accumulate(roots[i].node.get(), roots[i].input_nr, std::move(root_grads[i]));

@@ -100,10 +100,18 @@ void Tensor::backward(const Tensor& grad, bool retain_graph, bool create_graph) 
 
 // ---- in-place ------------------------------------------------------------------------------
 
-void Tensor::check_inplace(const char* op) const {
+void Tensor::check_inplace(const char* op, bool same_value_everywhere) const {
   CTDL_CHECK(!(requires_grad() && autograd::grad_enabled()), op,
              ": in-place operation on a tensor that requires grad (shape ", shape(),
              "); wrap it in autograd::NoGradGuard or use the out-of-place op");
+  // A broadcast view (stride 0) puts many elements at one address: writing them would
+  // leave whichever write came last, or with threads whichever finished last (fill_ alone
+  // writes one value to all of them, which is well defined).
+  for (int i = 0; i < dim() && !same_value_everywhere; ++i)
+    CTDL_CHECK(strides()[i] != 0 || shape()[i] <= 1, op,
+               ": in-place operation on a broadcast view (shape ", shape(), ", strides ",
+               strides(), "): several of its elements share one memory location; clone() it "
+               "first");
   impl_->storage->bump_version();
 }
 
@@ -114,7 +122,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::fill_(double value) {
-  check_inplace("fill_");
+  check_inplace("fill_", /*same_value_everywhere=*/true);
   if (numel()) backend_for(device()).fill(dispatch::kernel_arg(*this), value);
   return *this;
 }

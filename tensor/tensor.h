@@ -171,7 +171,9 @@ class Tensor {
   Tensor norm(double p = 2.0) const;
 
  private:
-  void check_inplace(const char* op) const;
+  // Throws when the write cannot be done: the tensor needs grad while grad mode is on, or it
+  // is a broadcast view (unless every element gets the same value); bumps the version.
+  void check_inplace(const char* op, bool same_value_everywhere = false) const;
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -340,3 +340,42 @@ TEST_CASE("a deep graph with fan-in: grad() and backward agree with the closed f
   y.backward();
   CHECK(x.grad().item() == Approx(expected).epsilon(1e-9));
 }
+
+TEST_CASE("the engine sums gradients in place only where nothing else holds them",
+          "[autograd]") {
+  Tensor x = tensor({1.0, 2.0, 3.0}, {.dtype = DType::Float64, .requires_grad = true});
+  SECTION("a broadcast gradient (sum's backward) is not summed into") {
+    // x's buffer gets sum's gradient, one value expanded to [3] (stride 0), and 2x: in
+    // either order, since which comes first is the engine's business. (The factor 2 makes
+    // sum's incoming gradient a tensor of its own, so that nothing else holds the view.)
+    (x.sum() * 2.0 + (x * x).sum()).backward();
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{4, 6, 8});
+    x.zero_grad();
+    ((x * x).sum() + x.sum() * 2.0).backward();
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{4, 6, 8});
+  }
+  SECTION("a gradient the caller holds is left as it was") {
+    // add's backward passes the caller's gradient on to both of its inputs, here x twice.
+    Tensor seed = tensor({1.0, 10.0, 100.0}, {.dtype = DType::Float64});
+    (x + x).backward(seed);
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{2, 20, 200});
+    CHECK(seed.to_vector<double>() == std::vector<double>{1, 10, 100});
+  }
+  SECTION("a gradient a hook kept is left as it was") {
+    Tensor h = x * 3.0;
+    Tensor seen;
+    h.register_hook([&](const Tensor& g) {
+      seen = g;
+      return Tensor();
+    });
+    (h * 2.0 + h).sum().backward();  // h's buffer: 2 (from h·2), then 1 added
+    CHECK(seen.to_vector<double>() == std::vector<double>{3, 3, 3});
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{9, 9, 9});
+  }
+  SECTION("with create_graph the sums are recorded, so second derivatives see them") {
+    Tensor g = autograd::grad({(x * x).sum() + (x * x * x).sum()}, {x}, {},
+                              {.create_graph = true})[0];  // 2x + 3x²
+    Tensor gg = autograd::grad({g.sum()}, {x})[0];         // 2 + 6x
+    CHECK(gg.to_vector<double>() == std::vector<double>{8, 14, 20});
+  }
+}

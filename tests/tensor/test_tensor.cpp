@@ -127,6 +127,31 @@ TEST_CASE("in-place ops under no-grad", "[tensor]") {
   CHECK(y.sum().item() == 12.0);
 }
 
+TEST_CASE("in-place ops refuse broadcast views, fill_ writes through them", "[tensor]") {
+  Tensor x = zeros({1, 3});
+  Tensor view = x.expand({4, 3});  // four rows at one address
+  auto refuses = [&](auto&& write) {
+    try {
+      write();
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      return m.find("broadcast view") != std::string::npos &&
+             m.find("strides [0, 1]") != std::string::npos;
+    }
+    return false;
+  };
+  CHECK(refuses([&] { view.add_(arange(0, 12, 1, {.dtype = DType::Float32}).reshape({4, 3})); }));
+  CHECK(refuses([&] { view.mul_(2.0); }));
+  CHECK(refuses([&] { view.div_(ones({4, 3})); }));
+  CHECK(refuses([&] { view.copy_(ones({4, 3})); }));
+  CHECK(refuses([&] { view.clamp_(0.0, 1.0); }));
+  CHECK(x.to_vector<double>() == std::vector<double>{0, 0, 0});  // nothing written
+  view.fill_(2.0);
+  CHECK(x.to_vector<double>() == std::vector<double>{2, 2, 2});
+  x.expand({1, 3}).add_(ones({1, 3}));  // size-1 dims may have any stride
+  CHECK(x.to_vector<double>() == std::vector<double>{3, 3, 3});
+}
+
 TEST_CASE("split, chunk and the index helpers", "[tensor]") {
   Tensor x = arange(0, 10, 1, {.dtype = DType::Float32});
   TensorList parts = split(x, 4);
