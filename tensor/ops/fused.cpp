@@ -12,20 +12,21 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
   // d/dterm_k = coeff_k · g; the engine sums it back to term k's (broadcast) shape. Each
   // distinct coefficient scales g once, as a one-term combination (no scalar tensor to
   // build): RK4's last stage, z + h/6·k1 + h/3·k2 + h/3·k3 + h/6·k4, takes two products.
+  auto backward = [coeffs](const Tensor& g, const autograd::Saved&) {
+    TensorList grads(coeffs.size());
+    for (size_t k = 0; k < coeffs.size(); ++k) {
+      // The first term with this coefficient (none before k for a NaN).
+      size_t same = 0;
+      while (same < k && coeffs[same] != coeffs[k]) ++same;
+      if (same < k)
+        grads[k] = grads[same];
+      else
+        grads[k] = coeffs[k] == 1.0 ? g : linear_combination({g}, {coeffs[k]});
+    }
+    return grads;
+  };
   return autograd::record("linear_combination", y, terms, {}, autograd::SaveOutput::No,
-                          [coeffs](const Tensor& g, const autograd::Saved&) {
-                            TensorList grads(coeffs.size());
-                            for (size_t k = 0; k < coeffs.size(); ++k) {
-                              if (coeffs[k] == 1.0) {
-                                grads[k] = g;
-                                continue;
-                              }
-                              size_t same = 0;
-                              while (same < k && coeffs[same] != coeffs[k]) ++same;
-                              grads[k] = same < k ? grads[same] : linear_combination({g}, {coeffs[k]});
-                            }
-                            return grads;
-                          });
+                          std::move(backward));
 }
 
 Tensor axpby(double a, const Tensor& x, double b, const Tensor& y) {
