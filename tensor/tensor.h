@@ -8,7 +8,8 @@
 //
 // A Tensor is a handle (a shared pointer): copying it is cheap and both copies name the
 // same data. Ops never modify their inputs; the in-place methods (add_, copy_, ...) are
-// for optimizers and are refused on tensors that take part in a graph.
+// for optimizers and are refused on tensors that take part in a graph, and on broadcast
+// views (expand), whose elements share memory (fill_ excepted).
 #pragma once
 
 #include <functional>
