@@ -72,8 +72,12 @@ class NodeIndex {
 // Nodes reachable from the roots, each listed before every node it sends gradients to;
 // `index` gets each one's position in the list.
 std::vector<Node*> topological_order(const std::vector<Node*>& roots, NodeIndex& index) {
+  // (Reserved: an adjoint takes thousands of products of graphs this small, and growing
+  // from empty reallocated each list four or five times.)
   std::vector<Node*> postorder;
   std::vector<std::pair<Node*, size_t>> stack;  // node, next edge to visit
+  postorder.reserve(32);
+  stack.reserve(32);
   for (Node* root : roots) {
     if (!index.insert(root, -1)) continue;
     stack.push_back({root, 0});
@@ -248,6 +252,8 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
   TensorList seeds = seed_gradients(outputs, grad_outputs, "grad");
   std::vector<Target> targets;
   std::vector<Edge> target_edges;  // keeps leaf accumulators alive during the pass
+  targets.reserve(inputs.size());
+  target_edges.reserve(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     Edge e = gradient_edge(inputs[i]);
     CTDL_CHECK(e.valid(), "grad: input ", i, " (shape ", inputs[i].shape(),
@@ -264,7 +270,9 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
                "undefined gradient for it");
     if (result[i].defined()) {
       if (result[i].dtype() != inputs[i].dtype()) result[i] = result[i].to(inputs[i].dtype());
-      if (!options.create_graph) result[i] = result[i].detach();
+      // (Without create_graph nothing was recorded; only a gradient passed through from a
+      // seed that requires grad has history to cut.)
+      if (!options.create_graph && result[i].requires_grad()) result[i] = result[i].detach();
     }
   }
   return result;

@@ -89,6 +89,20 @@ TEST_CASE("grad() returns gradients without touching .grad", "[autograd]") {
   CHECK(allclose(g2[1], 2.0 * x.detach()));
 }
 
+TEST_CASE("grad() without create_graph returns gradients without history", "[autograd]") {
+  Tensor x = randn({3}, {.dtype = DType::Float64, .requires_grad = true});
+  // add's backward hands the seed on unchanged: the one way a gradient can carry history
+  // when nothing is recorded.
+  Tensor seed = randn({3}, {.dtype = DType::Float64, .requires_grad = true});
+  Tensor g = autograd::grad({x + 1.0}, {x}, {seed})[0];
+  CHECK_FALSE(g.requires_grad());
+  CHECK(seed.requires_grad());
+  CHECK(allclose(g, seed.detach()));
+  Tensor computed = autograd::grad({(x * x).sum()}, {x})[0];  // made in the pass
+  CHECK_FALSE(computed.requires_grad());
+  CHECK(autograd::grad({x + 1.0}, {x}, {seed}, {.create_graph = true})[0].requires_grad());
+}
+
 TEST_CASE("grad() with respect to an intermediate tensor", "[autograd]") {
   Tensor x = randn({4}, {.dtype = DType::Float64, .requires_grad = true});
   Tensor h = tanh(x);
