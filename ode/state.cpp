@@ -19,6 +19,8 @@ State combine(const State& base, double h, const std::vector<double>& coefficien
   State out = base;
   TensorList parts;  // one list for every component (an adjoint's state has several)
   std::vector<double> weights;
+  parts.reserve(coefficients.size() + 1);  // (grown from one term, they reallocated thrice)
+  weights.reserve(coefficients.size() + 1);
   for (size_t i = 0; i < out.size(); ++i) {
     parts.assign(1, base[i]);
     weights.assign(1, 1.0);

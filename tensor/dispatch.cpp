@@ -191,10 +191,16 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
   type = to_floating(type);
   Tensor out = empty(shape, type, terms[0].device());
   if (out.numel() == 0) return out;
-  // Terms beyond one kernel call's limit are chained: out = 1·out + the next terms.
+  // Terms beyond one kernel call's limit are chained: out = 1·out + the next terms. (Cast
+  // copies only when a term's type differs: an RK stage's terms all share it.)
   TensorList cast_terms;
-  cast_terms.reserve(terms.size());
-  for (const Tensor& t : terms) cast_terms.push_back(cast(t, type));
+  bool all_of_type = true;
+  for (const Tensor& t : terms) all_of_type = all_of_type && t.dtype() == type;
+  if (!all_of_type) {
+    cast_terms.reserve(terms.size());
+    for (const Tensor& t : terms) cast_terms.push_back(cast(t, type));
+  }
+  const TensorList& typed = all_of_type ? terms : cast_terms;
   // On the stack: a vector of these (160 bytes each) grew past malloc's per-thread cache
   // and cost more than the kernel for a Runge–Kutta stage of a small state.
   std::array<KernelTensor, kMaxCombinationTerms> args;
@@ -207,7 +213,7 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
       cs[0] = 1.0;
       count = 1;
     }
-    args[count] = kernel_arg(cast_terms[k], shape);
+    args[count] = kernel_arg(typed[k], shape);
     cs[count++] = coeffs[k];
   }
   backend(out).linear_combination(kernel_arg(out), args.data(), cs.data(), count);

@@ -46,6 +46,8 @@ StepOutput ExplicitRKMethod::step(const Field& f, double t, double h,
     for (size_t c = 0; c < state.z.size(); ++c) {
       TensorList terms;
       std::vector<double> weights;
+      terms.reserve(s);
+      weights.reserve(s);
       for (size_t j = 0; j < s; ++j) {
         if (error_weights_[j] == 0.0) continue;
         terms.push_back(k[j][c]);
