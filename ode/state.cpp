@@ -15,13 +15,13 @@ State axpy(const State& y, double a, const State& x) {
 // z + h·Σ c_j k_j in one pass per component (the fused linear_combination kernel): the
 // stage sums of every Runge–Kutta method go through here.
 State combine(const State& base, double h, const std::vector<double>& coefficients,
-              const std::vector<State>& terms) {
+              const std::vector<State>& terms, size_t formed) {
   State out = base;
   TensorList parts;  // one list for every component (an adjoint's state has several)
   std::vector<double> weights;
   parts.reserve(coefficients.size() + 1);  // (grown from one term, they reallocated thrice)
   weights.reserve(coefficients.size() + 1);
-  for (size_t i = 0; i < out.size(); ++i) {
+  for (size_t i = 0; i < out.size() && i < formed; ++i) {
     parts.assign(1, base[i]);
     weights.assign(1, 1.0);
     for (size_t j = 0; j < coefficients.size(); ++j) {

@@ -25,9 +25,10 @@ using Field = std::function<State(double t, const State& z)>;
 
 // y + a·x. Terms with a == 0 are skipped.
 State axpy(const State& y, double a, const State& x);
-// base + h·Σ coefficients[j]·terms[j] (zero coefficients skipped, no copy when all are zero).
+// base + h·Σ coefficients[j]·terms[j] (zero coefficients skipped, no copy when all are zero),
+// for the first `formed` components; the others are base's, unchanged.
 State combine(const State& base, double h, const std::vector<double>& coefficients,
-              const std::vector<State>& terms);
+              const std::vector<State>& terms, size_t formed = static_cast<size_t>(-1));
 State add(const State& a, const State& b);
 State sub(const State& a, const State& b);
 State scale(const State& x, double a);

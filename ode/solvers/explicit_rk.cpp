@@ -32,7 +32,9 @@ StepOutput ExplicitRKMethod::step(const Field& f, double t, double h,
   k.push_back(fsal_ && !state.cache.empty() ? state.cache : f(t, state.z));
   State last_input;
   for (size_t i = 1; i < s; ++i) {
-    State zi = combine(state.z, h, T.a[i], k);
+    // (First same as last: the last stage's input is the next state, formed whole.)
+    const bool whole = fsal_ && i + 1 == s;
+    State zi = combine(state.z, h, T.a[i], k, whole ? static_cast<size_t>(-1) : field_reads_);
     k.push_back(f(t + T.c[i] * h, zi));
     if (i + 1 == s) last_input = std::move(zi);
   }
@@ -58,6 +60,12 @@ StepOutput ExplicitRKMethod::step(const Field& f, double t, double h,
   }
   out.stages = std::move(k);
   return out;
+}
+
+std::shared_ptr<const ExplicitRKMethod> ExplicitRKMethod::reading_only(size_t components) const {
+  auto method = std::make_shared<ExplicitRKMethod>(*this);
+  method->field_reads_ = components;
+  return method;
 }
 
 std::vector<double> ExplicitRKMethod::dense_weights(double theta) const {

@@ -29,11 +29,17 @@ class ExplicitRKMethod final : public Method {
   // Weights w_i(θ) of the stages in z(t + θh) = z + h Σ w_i k_i.
   std::vector<double> dense_weights(double theta) const;
   const ButcherTableau& tableau() const { return tableau_; }
+  // The same method for a field that reads only the first `components` components of the
+  // state; the others are quadratures (an adjoint's parameter gradients: their derivatives
+  // do not depend on them). The stages then leave those inputs at the step's starting
+  // values instead of forming them, which changes no result: the same bits, fewer ops.
+  std::shared_ptr<const ExplicitRKMethod> reading_only(size_t components) const;
 
  private:
   ButcherTableau tableau_;
   std::vector<double> error_weights_;  // b - b_error
   bool fsal_;
+  size_t field_reads_ = static_cast<size_t>(-1);  // see reading_only
 };
 
 #define CTDL_ODE_FIXED_STEP_FIELDS \

@@ -1,6 +1,8 @@
 // Every solver's order of convergence, measured on Kepler's problem (eccentricity 0.3)
 // against its exact solution: the log–log slope of the error at t = 3 against h is within
 // 0.15 of the theory.
+#include <set>
+
 #include "ode_helpers.h"
 
 using namespace ctdl;
@@ -148,4 +150,40 @@ TEST_CASE("tableaus are validated", "[ode][solvers]") {
   bad.a = {{}, {0.5}};
   bad.b = {0.5, 0.6};
   CHECK_THROWS_WITH_ALL(bad.validate(), "bad", "sum to 1.1");
+}
+
+TEST_CASE("an RK method told which components its field reads: the same bits, fewer ops",
+          "[ode][solvers]") {
+  // y0' = -y0·(1 + t) is read; y1' = y0², a quadrature, never is. The field records the y1
+  // it is given: told, the method passes every stage the step's starting y1 instead of
+  // forming it (but for a first-same-as-last method's last stage, which is the next state).
+  std::vector<double> y1_seen;
+  ode::Field f = [&](double t, const ode::State& y) {
+    y1_seen.push_back(y[1].item());
+    return ode::State{y[0] * -(1.0 + t), y[0] * y[0]};
+  };
+  const ode::State y0 = {tensor({1.5}, {.dtype = DType::Float64}),
+                         tensor({0.25}, {.dtype = DType::Float64})};
+  autograd::NoGradGuard no_grad;
+  for (const ode::Solver& full : {ode::Solver(ode::RK4{.step_size = 0.1}),
+                                  ode::Solver(ode::Dopri5{.rtol = 1e-8, .atol = 1e-10}),
+                                  ode::Solver(ode::Bosh3{.rtol = 1e-6, .atol = 1e-8})}) {
+    INFO(full.name());
+    auto rk = std::dynamic_pointer_cast<const ode::ExplicitRKMethod>(full.method_ptr());
+    REQUIRE(rk);
+    const ode::Solver told(rk->reading_only(1), full.control());
+    y1_seen.clear();
+    ode::Trajectory a = ode::integrate(full, f, y0, {0.0, 0.5, 1.0});
+    const std::set<double> formed(y1_seen.begin(), y1_seen.end());
+    y1_seen.clear();
+    ode::Trajectory b = ode::integrate(told, f, y0, {0.0, 0.5, 1.0});
+    const std::set<double> unformed(y1_seen.begin(), y1_seen.end());
+    for (size_t k = 0; k < a.outputs.size(); ++k)
+      for (size_t c = 0; c < 2; ++c)
+        CHECK(a.outputs[k][c].item() == b.outputs[k][c].item());  // the same bits
+    // Formed, the stages see y1 between steps; told, the states at the steps' starts (and,
+    // first same as last, the ends of rejected steps).
+    CHECK(unformed.size() < formed.size());
+    if (!full.control().adaptive()) CHECK(unformed.size() == b.steps.size());
+  }
 }
