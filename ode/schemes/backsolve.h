@@ -15,6 +15,8 @@
 // unstable or stiff reverse dynamics (the other schemes do not have that problem). With
 // `seminorm` (Kidger, Chen & Lyons 2021) the step-size control ignores the dL/dθ channel,
 // which rarely needs small steps: fewer backward steps for the same accuracy in z and a.
+// dg/dt does not depend on g, so an explicit Runge–Kutta backward solve does not form g's
+// stage inputs (ExplicitRKMethod::reading_only): the same result, fewer ops.
 #pragma once
 
 #include <optional>
