@@ -83,6 +83,12 @@ Dims kept_shape(const simd::MlpLayers<T>& net, int64_t rows) {
           simd::mlp_panel_stride(lanes)};
 }
 
+// `kept` holds what this backend's forward pass at Arch keeps for `rows` rows of `net`.
+template <class Arch, class T>
+bool kept_fits(const KernelTensor& kept, const simd::MlpLayers<T>& net, int64_t rows) {
+  return kept.is_contiguous() && kept.shape == kept_shape<Arch>(net, rows);
+}
+
 // Chunk c's share of what is kept.
 template <class T>
 T* kept_chunk(const KernelTensor& kept, int64_t c) {
@@ -118,8 +124,7 @@ bool CpuBackend::mlp(const MlpArgs& args, const KernelTensor& out, const KernelT
       using Arch = decltype(arch);
       const int64_t lanes = lanes_of<Arch, scalar_t>();
       const bool keep = kept.data != nullptr;
-      if (keep && (kept.shape != kept_shape<Arch>(net.layers, rows) || !kept.is_contiguous()))
-        return false;
+      if (keep && !kept_fits<Arch>(kept, net.layers, rows)) return false;
       const int64_t per = chunk_rows(rows, lanes);
       parallel_chunks(rows, per, [&](int64_t r0, int64_t r1) {
         Scratch<scalar_t> scratch(simd::mlp_forward_scratch(net.layers, lanes));
@@ -167,8 +172,7 @@ bool CpuBackend::mlp_backward(const MlpArgs& args, const KernelTensor& grad_in,
       const int64_t per = chunk_rows(rows, lanes), chunks = chunk_count(rows, per);
       if (chunks == 0) return;
       // Kept for another vector width (or not at all): recompute.
-      const bool use_kept = kept.data && kept.is_contiguous() &&
-                            kept.shape == kept_shape<Arch>(net.layers, rows);
+      const bool use_kept = kept.data && kept_fits<Arch>(kept, net.layers, rows);
       Scratch<scalar_t> acc(chunks * total);  // one set of sums per chunk
       std::memset(acc.data, 0, acc.bytes);
       parallel_chunks(rows, per, [&](int64_t r0, int64_t r1) {
