@@ -67,7 +67,8 @@ class StochasticAdjointPass final : public Adjoint {
         if (out.requires_grad())
           r = autograd::grad({out}, inputs, {cotangent},
                              {.retain_graph = retain, .allow_unused = true});
-        for (size_t i = 0; i < r.size(); ++i) r[i] = r[i].defined() ? r[i] : zeros_like(inputs[i]);
+        for (size_t i = 0; i < r.size(); ++i)
+          if (!r[i].defined()) r[i] = zeros_like(inputs[i]);
         return r;
       };
       TensorList df = vjp(f, minus_a, true);
