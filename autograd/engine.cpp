@@ -102,12 +102,12 @@ struct Target {
   uint32_t input_nr;
 };
 
-// No other handle, view or graph shares t's memory, so writing it changes nothing else; and
-// t is contiguous: a broadcast gradient (sum's backward expands a single value, stride 0)
-// holds one element per many positions and cannot take a sum in place.
+// No other handle, view or graph shares t's memory, so writing it changes nothing else.
+// (Whether t can take a sum in place at all is dispatch::binary_into's to say: a broadcast
+// gradient, such as sum's backward expanding one value with stride 0, cannot.)
 bool held_alone(const Tensor& t) {
   return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 &&
-         !t.impl()->grad_fn && t.is_contiguous();
+         !t.impl()->grad_fn;
 }
 
 // Runs the backward pass from the roots. With `targets`, nothing is accumulated into .grad:

@@ -222,12 +222,14 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
 
 namespace {
 
-// dst can be written while `other` is read: other broadcasts to dst's shape, its type
-// widens nothing, and it is either dst itself or in other memory.
+// dst can be written while `other` is read: each of dst's elements has an address of its
+// own (not a broadcast view, whose elements share one), other broadcasts to dst's shape,
+// its type widens nothing, and it is either dst itself or in other memory.
 bool writable_in_place(const Tensor& dst, const Tensor& other) {
   if (!is_floating(dst.dtype()) || promote_types(dst.dtype(), other.dtype()) != dst.dtype())
     return false;
   if (dst.device() != other.device()) return false;
+  if (!dst.is_contiguous() && !elements_distinct(dst.shape(), dst.strides())) return false;
   if (broadcast_shapes(dst.shape(), other.shape(), "in-place op") != dst.shape()) return false;
   bool shares = dst.impl()->storage == other.impl()->storage;
   return !shares || (dst.offset() == other.offset() && dst.strides() == other.strides() &&

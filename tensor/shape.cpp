@@ -1,5 +1,8 @@
 #include "ctdl/tensor/shape.h"
 
+#include <array>
+#include <utility>
+
 namespace ctdl {
 
 std::ostream& operator<<(std::ostream& out, const Dims& d) {
@@ -19,6 +22,27 @@ Dims contiguous_strides(const Dims& shape) {
   for (int i = shape.size() - 2; i >= 0; --i)
     strides[i] = strides[i + 1] * std::max<int64_t>(shape[i + 1], 1);
   return strides;
+}
+
+bool elements_distinct(const Dims& shape, const Dims& strides) {
+  // The dimensions of size > 1 as (|stride|, size), sorted by stride (insertion sort: at
+  // most kMaxDims of them, and no heap for an op the autograd engine runs per gradient).
+  std::array<std::pair<int64_t, int64_t>, Dims::kMaxDims> dims;
+  int n = 0;
+  for (int i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) return true;
+    if (shape[i] == 1) continue;
+    std::pair<int64_t, int64_t> d{strides[i] < 0 ? -strides[i] : strides[i], shape[i]};
+    int k = n++;
+    for (; k > 0 && dims[k - 1].first > d.first; --k) dims[k] = dims[k - 1];
+    dims[k] = d;
+  }
+  int64_t reach = 0;  // the largest offset the dimensions so far reach from the first element
+  for (int k = 0; k < n; ++k) {
+    if (dims[k].first <= reach) return false;
+    reach += dims[k].first * (dims[k].second - 1);
+  }
+  return true;
 }
 
 int wrap_dim(int64_t dim, int ndim, const char* op) {

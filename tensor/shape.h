@@ -85,6 +85,13 @@ std::ostream& operator<<(std::ostream& out, const Dims& d);
 int64_t numel(const Dims& shape);
 Dims contiguous_strides(const Dims& shape);
 
+// True when every element of a tensor of `shape` and `strides` provably has an address of
+// its own: ordered by |stride|, each dimension steps past the whole extent of those below
+// it. False for a broadcast view (stride 0), and also for a few as_strided layouts whose
+// elements happen to be distinct though interleaved: false means "may overlap", which is
+// what writing in place must rule out.
+bool elements_distinct(const Dims& shape, const Dims& strides);
+
 // Wraps a possibly negative dimension index into [0, ndim); `op` names the caller in errors.
 int wrap_dim(int64_t dim, int ndim, const char* op);
 // Wraps and sorts a list of dims, rejecting duplicates. An empty list means "all dims".

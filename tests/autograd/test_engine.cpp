@@ -368,6 +368,14 @@ TEST_CASE("the engine sums gradients in place only where nothing else holds them
     ((x * x).sum() + x.sum() * 2.0).backward();
     CHECK(x.grad().to_vector<double>() == std::vector<double>{4, 6, 8});
   }
+  SECTION("transposed gradients (non-contiguous, each element its own) sum correctly") {
+    Tensor m = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}},
+                      {.dtype = DType::Float64, .requires_grad = true});
+    Tensor a = tensor({{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}, {.dtype = DType::Float64});
+    // m's buffer gets transpose's backward of a, then of 10a: two [2, 3] views of [3, 2]s.
+    ((m.t() * a).sum() + (m.t() * (a * 10.0)).sum()).backward();
+    CHECK(m.grad().to_vector<double>() == std::vector<double>{11, 33, 55, 22, 44, 66});
+  }
   SECTION("a gradient the caller holds is left as it was") {
     // add's backward passes the caller's gradient on to both of its inputs, here x twice.
     Tensor seed = tensor({1.0, 10.0, 100.0}, {.dtype = DType::Float64});

@@ -152,6 +152,23 @@ TEST_CASE("in-place ops refuse broadcast views, fill_ writes through them", "[te
   CHECK(x.to_vector<double>() == std::vector<double>{3, 3, 3});
 }
 
+TEST_CASE("elements_distinct: whether a layout gives each element an address of its own",
+          "[tensor]") {
+  CHECK(elements_distinct({2, 3}, {3, 1}));        // contiguous
+  CHECK(elements_distinct({3, 2}, {1, 3}));        // its transpose
+  CHECK(elements_distinct({2, 3}, {6, 2}));        // every other column of a [2, 6]
+  CHECK(elements_distinct({4, 1, 3}, {3, 0, 1}));  // a size-1 dimension's stride is moot
+  CHECK(elements_distinct({5}, {0}) == false);     // a broadcast view
+  CHECK(elements_distinct({2, 3}, {0, 1}) == false);
+  CHECK(elements_distinct({2, 3}, {2, 1}) == false);  // (0, 2) and (1, 0) both at offset 2
+  CHECK(elements_distinct({2, 3}, {-3, 1}));          // a reversed dimension
+  CHECK(elements_distinct({0, 3}, {0, 0}));           // no elements at all
+  // A transposed (non-contiguous, distinct) view takes in-place ops element by element.
+  Tensor x = arange(0, 6, 1, {.dtype = DType::Float64}).reshape({2, 3});
+  x.t().add_(tensor({{10.0, 20.0}, {30.0, 40.0}, {50.0, 60.0}}, {.dtype = DType::Float64}));
+  CHECK(x.to_vector<double>() == std::vector<double>{10, 31, 52, 23, 44, 65});
+}
+
 TEST_CASE("split, chunk and the index helpers", "[tensor]") {
   Tensor x = arange(0, 10, 1, {.dtype = DType::Float32});
   TensorList parts = split(x, 4);
