@@ -26,6 +26,10 @@ struct Context {
   Noise noise = Noise::Diagonal;
   SdeType type = SdeType::Ito;
   double dt = 0;
+  // The field reads only the first `reads` components of the state; the others are
+  // quadratures (their drift and noise do not depend on them), so the product-only methods
+  // leave their stage inputs unformed. The stochastic adjoint's parameter gradients are such.
+  size_t reads = static_cast<size_t>(-1);
 };
 
 class SdeMethod : public Method {

@@ -35,11 +35,13 @@ class StochasticAdjointPass final : public Adjoint {
     const size_t P = p.params.size();
     Solver backward = o_.solver.value_or(method->product_only() ? backward_solver(method->name())
                                                                 : Solver(Midpoint{}));
-    // The augmented SDE is Stratonovich whatever the forward one was.
+    // The augmented SDE is Stratonovich whatever the forward one was. Its field reads z and
+    // a only: dL/dθ is a quadrature, whose stage inputs the solver need not form.
     ode::Solver solver = backward.make({.brownian = method->brownian(),
                                         .noise = Noise::General,
                                         .type = SdeType::Stratonovich,
-                                        .dt = o_.dt > 0 ? o_.dt : p.solver.control().step_size});
+                                        .dt = o_.dt > 0 ? o_.dt : p.solver.control().step_size,
+                                        .reads = 2});
     const auto* back_method = dynamic_cast<const SdeMethod*>(&solver.method());
     CTDL_CHECK(back_method && back_method->product_only(),
                "stochastic_adjoint: the backward solver ", solver.name(),

@@ -1,6 +1,8 @@
 // SDE solvers: strong orders measured against closed-form solutions on a shared Brownian path
 // (log-log slopes within 0.15 of the theory), weak order 1 of Euler–Maruyama on moments,
 // noise types, and the errors that refuse a solver for the wrong kind of SDE.
+#include <set>
+
 #include "sde_helpers.h"
 
 using namespace ctdl;
@@ -229,4 +231,41 @@ TEST_CASE("a solver for the wrong kind of SDE is refused, naming it", "[sde][sol
   ode::SDE wrong = ito.sde;
   wrong.diffusion = [](double, const Tensor& z) { return z.sum({-1}); };
   CHECK_THROWS_WITH_ALL(ode::sdeint(wrong, z0, {0.0, 1.0}), "diffusion must return", "diagonal");
+}
+
+TEST_CASE("a product-only SDE method told which components its field reads: the same bits",
+          "[sde][solvers]") {
+  // y0: dy0 = -y0 dt + y0∘dW is read; dy1 = y0² dt + y0/2∘dW, a quadrature, never is. The
+  // field records the y1 it is given: told (Context::reads = 1), the methods pass their
+  // second evaluation the step's starting y1 instead of forming it.
+  std::vector<double> y1_seen;
+  ode::Field f = [&](double, const ode::State& y) {  // y = {y0, y1, dW}
+    y1_seen.push_back(y[1].item());
+    return ode::State{-y[0], y[0] * y[0], y[0] * y[2], y[0] * y[2] * 0.5};
+  };
+  const ode::State y0 = {tensor({1.5}, kF64), tensor({0.25}, kF64)};
+  auto bm = tree({1}, 11);
+  autograd::NoGradGuard no_grad;
+  for (const sde::Solver& s :
+       {sde::Solver(sde::EulerHeun{}), sde::Solver(sde::Heun{}), sde::Solver(sde::Midpoint{})}) {
+    INFO(s.name());
+    sde::Context c{.brownian = bm,
+                   .noise = sde::Noise::Diagonal,
+                   .type = sde::SdeType::Stratonovich,
+                   .dt = 0.1};
+    const ode::Solver full = s.make(c);
+    c.reads = 1;
+    const ode::Solver told = s.make(c);
+    y1_seen.clear();
+    ode::Trajectory a = ode::integrate(full, f, y0, {0.0, 1.0});
+    const std::set<double> formed(y1_seen.begin(), y1_seen.end());
+    y1_seen.clear();
+    ode::Trajectory b = ode::integrate(told, f, y0, {0.0, 1.0});
+    const std::set<double> unformed(y1_seen.begin(), y1_seen.end());
+    for (size_t k = 0; k < 2; ++k)
+      CHECK(a.outputs.back()[k].item() == b.outputs.back()[k].item());  // the same bits
+    CHECK(b.steps.size() == 10);
+    CHECK(formed.size() == 2 * b.steps.size());  // both evaluations see their own y1
+    CHECK(unformed.size() == b.steps.size());    // only the steps' starting values
+  }
 }

@@ -33,7 +33,7 @@ class EulerHeunMethod final : public SdeMethod {
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
     Tensor w = dw(t, h, s.z);
     Terms k1 = product(f, t, s.z, w);
-    Terms k2 = product(f, t + h, add(s.z, k1.noise), w);
+    Terms k2 = product(f, t + h, combine(s.z, 1.0, {1.0}, {k1.noise}, c_.reads), w);
     StepOutput out;
     out.next.z = combine(s.z, 1.0, {h, 0.5, 0.5}, {k1.drift, k1.noise, k2.noise});
     return out;
@@ -51,7 +51,7 @@ class HeunMethod final : public SdeMethod {
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
     Tensor w = dw(t, h, s.z);
     Terms k1 = product(f, t, s.z, w);
-    Terms k2 = product(f, t + h, combine(s.z, 1.0, {h, 1.0}, {k1.drift, k1.noise}), w);
+    Terms k2 = product(f, t + h, combine(s.z, 1.0, {h, 1.0}, {k1.drift, k1.noise}, c_.reads), w);
     StepOutput out;
     out.next.z =
         combine(s.z, 1.0, {h / 2, h / 2, 0.5, 0.5}, {k1.drift, k2.drift, k1.noise, k2.noise});
@@ -70,7 +70,8 @@ class MidpointMethod final : public SdeMethod {
   StepOutput step(const Field& f, double t, double h, const SolverState& s) const override {
     Tensor w = dw(t, h, s.z);
     Terms k1 = product(f, t, s.z, w);
-    Terms k2 = product(f, t + h / 2, combine(s.z, 1.0, {h / 2, 0.5}, {k1.drift, k1.noise}), w);
+    Terms k2 =
+        product(f, t + h / 2, combine(s.z, 1.0, {h / 2, 0.5}, {k1.drift, k1.noise}, c_.reads), w);
     StepOutput out;
     out.next.z = combine(s.z, 1.0, {h, 1.0}, {k2.drift, k2.noise});
     return out;
