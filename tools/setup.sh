@@ -11,6 +11,7 @@ packages=(
   libstb-dev                            # JPEG/PNG decoding for image datasets
   gnuplot-nox                           # ctdl plot
   libopenmpi-dev openmpi-bin            # data- and layer-parallel training
+  libmimalloc-dev                       # a faster malloc for many small allocations
 )
 
 missing=()
