@@ -151,7 +151,8 @@ TensorList run_backward(const std::vector<Edge>& roots, TensorList root_grads,
       current = std::move(g);
       return;
     }
-    if (!create_graph && held_alone(current) && dispatch::binary_into(BinaryOp::Add, current, g))
+    if (!create_graph && held_alone(current) &&
+        dispatch::binary_into(BinaryOp::Add, current, g, "gradient sum"))
       return;
     current = current + g;
   };

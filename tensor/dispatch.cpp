@@ -225,12 +225,12 @@ namespace {
 // dst can be written while `other` is read: each of dst's elements has an address of its
 // own (not a broadcast view, whose elements share one), other broadcasts to dst's shape,
 // its type widens nothing, and it is either dst itself or in other memory.
-bool writable_in_place(const Tensor& dst, const Tensor& other) {
+bool writable_in_place(const Tensor& dst, const Tensor& other, const char* name) {
   if (!is_floating(dst.dtype()) || promote_types(dst.dtype(), other.dtype()) != dst.dtype())
     return false;
   if (dst.device() != other.device()) return false;
   if (!dst.is_contiguous() && !elements_distinct(dst.shape(), dst.strides())) return false;
-  if (broadcast_shapes(dst.shape(), other.shape(), "in-place op") != dst.shape()) return false;
+  if (broadcast_shapes(dst.shape(), other.shape(), name) != dst.shape()) return false;
   bool shares = dst.impl()->storage == other.impl()->storage;
   return !shares || (dst.offset() == other.offset() && dst.strides() == other.strides() &&
                      dst.shape() == other.shape());
@@ -238,16 +238,16 @@ bool writable_in_place(const Tensor& dst, const Tensor& other) {
 
 }  // namespace
 
-bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other) {
-  if (op > BinaryOp::Div || !writable_in_place(dst, other)) return false;
+bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other, const char* name) {
+  if (op > BinaryOp::Div || !writable_in_place(dst, other, name)) return false;
   if (dst.numel() == 0) return true;
   Tensor o = cast(other, dst.dtype());
   backend(dst).binary(op, kernel_arg(dst), kernel_arg(dst), kernel_arg(o, dst.shape()));
   return true;
 }
 
-bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other) {
-  if (!writable_in_place(dst, other)) return false;
+bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other, const char* name) {
+  if (!writable_in_place(dst, other, name)) return false;
   if (dst.numel() == 0) return true;
   Tensor o = cast(other, dst.dtype());
   KernelTensor terms[2] = {kernel_arg(dst), kernel_arg(o, dst.shape())};

@@ -42,9 +42,10 @@ Tensor linear_combination(const TensorList& terms, const std::vector<double>& co
 // In-place forms: dst = op(dst, other) and dst = a·dst + b·other in one pass over dst's
 // memory, when that is safe (dst floating, other of a type that needs no wider result and
 // not overlapping dst except as the very same view). They return false, having done
-// nothing, otherwise; the caller then computes out of place and copies.
-bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other);
-bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other);
+// nothing, otherwise; the caller then computes out of place and copies. Shapes that do not
+// broadcast at all throw, naming `name`.
+bool binary_into(BinaryOp op, const Tensor& dst, const Tensor& other, const char* name);
+bool axpby_into(const Tensor& dst, double a, double b, const Tensor& other, const char* name);
 // act(x + bias), bias broadcast to x's shape, in their common floating type.
 Tensor bias_activation(const Tensor& x, const Tensor& bias, Activation act);
 // The fused perceptron (Backend::mlp) of x [rows, d_in]: layer k is x·weights[k]ᵀ +

@@ -127,35 +127,47 @@ Tensor& Tensor::fill_(double value) {
   return *this;
 }
 
+// An in-place op's result must fit the tensor it is written to: the same shape
+// (broadcasting stretches the other operand, never the tensor written), and a type that
+// copying does not truncate: a floating result into an integer tensor, or a number into a
+// bool one, would silently change the values (PyTorch refuses them too).
+Tensor& Tensor::write_back(const char* op, const Tensor& result) {
+  CTDL_CHECK(result.shape() == shape(), op, ": the result has shape ", result.shape(),
+             " but is written in place into a tensor of shape ", shape(),
+             " (only the other operand is broadcast)");
+  const DType to = dtype(), from = result.dtype();
+  const bool fits = from == to || is_floating(to) || (to == DType::Int64 && from == DType::Bool);
+  CTDL_CHECK(fits, op, ": the result is ", from, " and would be truncated into this ", to,
+             " tensor; cast the tensor (or the operand) first");
+  dispatch::copy_into(*this, result);
+  return *this;
+}
+
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace("add_");
-  if (dispatch::axpby_into(*this, 1.0, alpha, other)) return *this;
+  if (dispatch::axpby_into(*this, 1.0, alpha, other, "add_")) return *this;
   Tensor o = alpha == 1.0 ? other : other * alpha;
-  dispatch::copy_into(*this, dispatch::binary(BinaryOp::Add, *this, o, "add_"));
-  return *this;
+  return write_back("add_", dispatch::binary(BinaryOp::Add, *this, o, "add_"));
 }
 
 Tensor& Tensor::mul_(const Tensor& other) {
   check_inplace("mul_");
-  if (dispatch::binary_into(BinaryOp::Mul, *this, other)) return *this;
-  dispatch::copy_into(*this, dispatch::binary(BinaryOp::Mul, *this, other, "mul_"));
-  return *this;
+  if (dispatch::binary_into(BinaryOp::Mul, *this, other, "mul_")) return *this;
+  return write_back("mul_", dispatch::binary(BinaryOp::Mul, *this, other, "mul_"));
 }
 
 Tensor& Tensor::mul_(double value) { return mul_(scalar_like(value, *this)); }
 
 Tensor& Tensor::div_(const Tensor& other) {
   check_inplace("div_");
-  if (dispatch::binary_into(BinaryOp::Div, *this, other)) return *this;
-  dispatch::copy_into(*this, dispatch::binary(BinaryOp::Div, *this, other, "div_"));
-  return *this;
+  if (dispatch::binary_into(BinaryOp::Div, *this, other, "div_")) return *this;
+  return write_back("div_", dispatch::binary(BinaryOp::Div, *this, other, "div_"));
 }
 
 Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) {
   check_inplace("clamp_");
   autograd::NoGradGuard no_grad;
-  dispatch::copy_into(*this, clamp(*this, lo, hi));
-  return *this;
+  return write_back("clamp_", clamp(*this, lo, hi));
 }
 
 // ---- method forms ---------------------------------------------------------------------------

@@ -175,6 +175,9 @@ class Tensor {
   // Throws when the write cannot be done: the tensor needs grad while grad mode is on, or it
   // is a broadcast view (unless every element gets the same value); bumps the version.
   void check_inplace(const char* op, bool same_value_everywhere = false) const;
+  // Copies `result`, computed out of place, into this tensor: throws, naming op, when it has
+  // another shape or a type this one would truncate (see tensor.cpp).
+  Tensor& write_back(const char* op, const Tensor& result);
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -35,6 +35,27 @@ TEST_CASE("dtype errors name the dtypes", "[errors]") {
   CHECK_THROWS_WITH_ALL(ones({2}).data<double>(), "data", "float32", "float64");
 }
 
+TEST_CASE("in-place ops name the op, the shapes and the dtypes they refuse", "[errors]") {
+  Tensor x = zeros({2, 3});
+  CHECK_THROWS_WITH_ALL(x.add_(ones({4})), "add_", "[2, 3]", "[4]", "broadcast");
+  CHECK_THROWS_WITH_ALL(x.mul_(ones({3, 3})), "mul_", "[2, 3]", "[3, 3]");
+  // The other operand broadcasts, never the tensor written: [2, 3] + [4, 2, 3] is [4, 2, 3].
+  CHECK_THROWS_WITH_ALL(x.add_(ones({4, 2, 3})), "add_", "[4, 2, 3]", "[2, 3]");
+  CHECK_THROWS_WITH_ALL(x.div_(ones({4, 2, 3})), "div_", "[4, 2, 3]", "[2, 3]");
+  // A floating result into an integer tensor would be truncated: refused (as in PyTorch).
+  Tensor i = tensor(std::vector<int64_t>{1, 2, 3}, {3});
+  CHECK_THROWS_WITH_ALL(i.add_(ones({3})), "add_", "float32", "int64", "truncated");
+  CHECK_THROWS_WITH_ALL(i.mul_(0.5), "mul_", "float32", "int64");
+  CHECK_THROWS_WITH_ALL(i.add_(i, 0.5), "add_", "int64");
+  CHECK_THROWS_WITH_ALL(i.div_(i), "div_", "int64");  // true division: a float result
+  CHECK(i.to_vector<int64_t>() == std::vector<int64_t>{1, 2, 3});  // nothing written
+  i.mul_(2.0).add_(i);  // integral results stay allowed
+  CHECK(i.to_vector<int64_t>() == std::vector<int64_t>{4, 8, 12});
+  Tensor f = zeros({3});
+  f.add_(ones({3}, {.dtype = DType::Float64}));  // a wider float into float32: rounded, allowed
+  CHECK(f.to_vector<double>() == std::vector<double>{1, 1, 1});
+}
+
 TEST_CASE("autograd errors", "[errors]") {
   Tensor x = ones({3}, {.requires_grad = true});
   CHECK_THROWS_WITH_ALL((x * 2.0).backward(), "backward", "[3]", "one-element");
