@@ -88,13 +88,27 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   return result.reshape(shape);
 }
 
+namespace {
+
+// s^(1/p) for sums s >= 0, whose derivative is infinite at s = 0: there the result is 0 and
+// its gradient 0 rather than 0·∞ = NaN (a norm of zeros has gradient 0, as in PyTorch: the
+// subgradient of least norm). The root is taken of 1 where s = 0, so that no infinity
+// enters the graph at all, and second derivatives stay finite too.
+Tensor root_of_sum(const Tensor& s, double p) {
+  Tensor zero = s <= 0.0;
+  Tensor safe = masked_fill(s, zero, 1.0);
+  return masked_fill(p == 2.0 ? sqrt(safe) : pow(safe, 1.0 / p), zero, 0.0);
+}
+
+}  // namespace
+
 Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
   CTDL_CHECK(p > 0, "norm: p must be positive (or INFINITY), got ", p);
   Tensor xf = x.to(to_floating(x.dtype()));
   if (std::isinf(p)) return amax(abs(xf), dims, keepdim);
   if (p == 1.0) return sum(abs(xf), dims, keepdim);
-  if (p == 2.0) return sqrt(sum(xf * xf, dims, keepdim));
-  return pow(sum(pow(abs(xf), p), dims, keepdim), 1.0 / p);
+  if (p == 2.0) return root_of_sum(sum(xf * xf, dims, keepdim), 2.0);
+  return root_of_sum(sum(pow(abs(xf), p), dims, keepdim), p);
 }
 
 // ---- indexing composites ---------------------------------------------------------------------

@@ -195,6 +195,29 @@ TEST_CASE("numerically stable formulas", "[tensor]") {
   CHECK(full({1000000}, 0.1).sum().item() == Approx(100000.0).epsilon(1e-6));
 }
 
+TEST_CASE("norms of zeros have gradient 0, not NaN, to the second order", "[tensor]") {
+  // sqrt and the p-th root have infinite slope at 0; a norm of zeros (a zero row of weights,
+  // a state at rest) must still give a usable gradient: 0, the subgradient PyTorch gives.
+  for (double p : {2.0, 3.0}) {
+    INFO("p = " << p);
+    Tensor x = tensor({{0.0, 0.0}, {3.0, -4.0}}, {.dtype = DType::Float64, .requires_grad = true});
+    Tensor n = norm(x, p, {1});
+    CHECK(n.to_vector<double>()[0] == 0.0);
+    CHECK(n.to_vector<double>()[1] ==
+          Approx(std::pow(std::pow(3.0, p) + std::pow(4.0, p), 1.0 / p)).epsilon(1e-14));
+    Tensor g = autograd::grad({n.sum()}, {x}, {}, {.create_graph = true})[0];
+    const std::vector<double> gv = g.to_vector<double>();
+    CHECK(gv[0] == 0.0);
+    CHECK(gv[1] == 0.0);
+    // Away from 0 the usual gradient, x·|x|^(p-2) / ‖x‖^(p-1): for p = 2, (3, -4)/5.
+    const double r = n.to_vector<double>()[1];
+    CHECK(gv[2] == Approx(3.0 * std::pow(3.0, p - 2) / std::pow(r, p - 1)).epsilon(1e-12));
+    CHECK(gv[3] == Approx(-4.0 * std::pow(4.0, p - 2) / std::pow(r, p - 1)).epsilon(1e-12));
+    Tensor gg = autograd::grad({g.square().sum()}, {x})[0];
+    for (double v : gg.to_vector<double>()) CHECK(std::isfinite(v));
+  }
+}
+
 TEST_CASE("promotion for every pair of dtypes, with values", "[tensor]") {
   using D = DType;
   const D types[] = {D::Bool, D::Int64, D::Float32, D::Float64};
