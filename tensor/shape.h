@@ -65,7 +65,12 @@ class Dims {
   std::vector<int64_t> vec() const { return {begin(), end()}; }
 
   friend bool operator==(const Dims& a, const Dims& b) {
-    return a.n_ == b.n_ && std::equal(a.begin(), a.end(), b.begin());
+    // A plain loop: std::equal calls libc's memcmp for these few values, 4% of a small
+    // neural ODE's time (shapes are compared a few times per op).
+    if (a.n_ != b.n_) return false;
+    for (int i = 0; i < a.n_; ++i)
+      if (a.v_[i] != b.v_[i]) return false;
+    return true;
   }
   friend bool operator!=(const Dims& a, const Dims& b) { return !(a == b); }
 
