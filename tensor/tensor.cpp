@@ -112,19 +112,25 @@ void Tensor::check_inplace(const char* op, bool same_value_everywhere) const {
                ": in-place operation on a broadcast view (shape ", shape(), ", strides ",
                strides(), "): several of its elements share one memory location; clone() it "
                "first");
+}
+
+// After a write: saved tensors of this memory now read other values (autograd checks the
+// version). Not before: a write refused leaves the values, and the version, as they were.
+Tensor& Tensor::wrote() {
   impl_->storage->bump_version();
+  return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace("copy_");
   dispatch::copy_into(*this, src);
-  return *this;
+  return wrote();
 }
 
 Tensor& Tensor::fill_(double value) {
   check_inplace("fill_", /*same_value_everywhere=*/true);
   if (numel()) backend_for(device()).fill(dispatch::kernel_arg(*this), value);
-  return *this;
+  return wrote();
 }
 
 // An in-place op's result must fit the tensor it is written to: the same shape
@@ -140,19 +146,19 @@ Tensor& Tensor::write_back(const char* op, const Tensor& result) {
   CTDL_CHECK(fits, op, ": the result is ", from, " and would be truncated into this ", to,
              " tensor; cast the tensor (or the operand) first");
   dispatch::copy_into(*this, result);
-  return *this;
+  return wrote();
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_inplace("add_");
-  if (dispatch::axpby_into(*this, 1.0, alpha, other, "add_")) return *this;
+  if (dispatch::axpby_into(*this, 1.0, alpha, other, "add_")) return wrote();
   Tensor o = alpha == 1.0 ? other : other * alpha;
   return write_back("add_", dispatch::binary(BinaryOp::Add, *this, o, "add_"));
 }
 
 Tensor& Tensor::mul_(const Tensor& other) {
   check_inplace("mul_");
-  if (dispatch::binary_into(BinaryOp::Mul, *this, other, "mul_")) return *this;
+  if (dispatch::binary_into(BinaryOp::Mul, *this, other, "mul_")) return wrote();
   return write_back("mul_", dispatch::binary(BinaryOp::Mul, *this, other, "mul_"));
 }
 
@@ -160,7 +166,7 @@ Tensor& Tensor::mul_(double value) { return mul_(scalar_like(value, *this)); }
 
 Tensor& Tensor::div_(const Tensor& other) {
   check_inplace("div_");
-  if (dispatch::binary_into(BinaryOp::Div, *this, other, "div_")) return *this;
+  if (dispatch::binary_into(BinaryOp::Div, *this, other, "div_")) return wrote();
   return write_back("div_", dispatch::binary(BinaryOp::Div, *this, other, "div_"));
 }
 

@@ -173,8 +173,10 @@ class Tensor {
 
  private:
   // Throws when the write cannot be done: the tensor needs grad while grad mode is on, or it
-  // is a broadcast view (unless every element gets the same value); bumps the version.
+  // is a broadcast view (unless every element gets the same value).
   void check_inplace(const char* op, bool same_value_everywhere = false) const;
+  // Bumps the version after a write (see tensor.cpp).
+  Tensor& wrote();
   // Copies `result`, computed out of place, into this tensor: throws, naming op, when it has
   // another shape or a type this one would truncate (see tensor.cpp).
   Tensor& write_back(const char* op, const Tensor& result);

@@ -54,6 +54,15 @@ TEST_CASE("in-place ops name the op, the shapes and the dtypes they refuse", "[e
   Tensor f = zeros({3});
   f.add_(ones({3}, {.dtype = DType::Float64}));  // a wider float into float32: rounded, allowed
   CHECK(f.to_vector<double>() == std::vector<double>{1, 1, 1});
+  // A write refused changes nothing, its version included: a graph that saved the tensor
+  // still backpropagates.
+  Tensor w = ones({4}, {.requires_grad = true});
+  Tensor idx = tensor(std::vector<int64_t>{0, 2}, {2});
+  Tensor picked = index_select(w, 0, idx);  // saves idx for its backward pass
+  CHECK_THROWS(idx.add_(ones({2})));
+  CHECK_THROWS(idx.mul_(ones({3})));
+  picked.sum().backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>{1, 0, 1, 0});
 }
 
 TEST_CASE("autograd errors", "[errors]") {
